@@ -1,0 +1,83 @@
+// openlifter-live-server: the headless live-meet server (the same core the desktop app hosts).
+#include "net/LiveServer.h"
+#include "util/UnixSignals.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QStandardPaths>
+
+#include <cstdio>
+
+int main(int argc, char* argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("OpenLifter Live"));
+    QCoreApplication::setApplicationName(QStringLiteral("openlifter-live"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(OLL_VERSION));
+
+    QCommandLineParser cli;
+    cli.setApplicationDescription(QStringLiteral("OpenLifter Live meet server (HTTP + WebSocket on one port)."));
+    cli.addHelpOption();
+    cli.addVersionOption();
+    const QCommandLineOption portOpt(QStringLiteral("port"), QStringLiteral("TCP port; 0 picks a free one (default 8420)."),
+                                     QStringLiteral("port"), QStringLiteral("8420"));
+    const QCommandLineOption bindOpt(QStringLiteral("bind"),
+                                     QStringLiteral("Address to listen on (default: all interfaces, reachable on the LAN)."),
+                                     QStringLiteral("address"), QStringLiteral("0.0.0.0"));
+    const QCommandLineOption dataOpt(QStringLiteral("data-dir"),
+                                     QStringLiteral("Where meets are stored (default: the user's app-data folder)."),
+                                     QStringLiteral("dir"));
+    const QCommandLineOption scryptOpt(QStringLiteral("scrypt-log2n"),
+                                       QStringLiteral("scrypt cost: N = 2^value for new meets (default 16; 10..20)."),
+                                       QStringLiteral("n"), QStringLiteral("16"));
+    const QCommandLineOption maxConnOpt(QStringLiteral("max-connections"),
+                                        QStringLiteral("WebSocket connections allowed at once (default 512)."),
+                                        QStringLiteral("n"), QStringLiteral("512"));
+    cli.addOptions({portOpt, bindOpt, dataOpt, scryptOpt, maxConnOpt});
+    cli.process(app);
+
+    auto usageError = [](const QString& text) {
+        std::fprintf(stderr, "openlifter-live-server: %s\n", qPrintable(text));
+        return 2;
+    };
+    oll::ServerOptions options;
+    bool ok = false;
+    const uint port = cli.value(portOpt).toUInt(&ok);
+    if (!ok || port > 65535) {
+        return usageError(QStringLiteral("--port must be 0..65535"));
+    }
+    options.port = static_cast<quint16>(port);
+    if (!options.bindAddress.setAddress(cli.value(bindOpt))) {
+        return usageError(QStringLiteral("--bind must be an IP address"));
+    }
+    const int log2n = cli.value(scryptOpt).toInt(&ok);
+    if (!ok || log2n < 10 || log2n > 20) {
+        return usageError(QStringLiteral("--scrypt-log2n must be 10..20"));
+    }
+    options.scrypt.log2N = log2n;
+    const int maxConn = cli.value(maxConnOpt).toInt(&ok);
+    if (!ok || maxConn < 1 || maxConn > 100000) {
+        return usageError(QStringLiteral("--max-connections must be 1..100000"));
+    }
+    options.limits.maxConnections = maxConn;
+    options.dataDir = cli.isSet(dataOpt) ? cli.value(dataOpt)
+                                         : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+
+    oll::LiveServer server(options);
+    QString error;
+    if (!server.start(&error)) {
+        std::fprintf(stderr, "openlifter-live-server: %s\n", qPrintable(error));
+        return 1;
+    }
+    // One machine-readable line on stdout: tests and scripts started with --port 0 read the port here.
+    std::printf("openlifter-live-server listening on %s:%u data=%s\n", qPrintable(server.address().toString()),
+                server.port(), qPrintable(server.dataDir()));
+    std::fflush(stdout);
+
+    oll::UnixSignals signals;
+    QObject::connect(&signals, &oll::UnixSignals::terminationRequested, &app, [&](int) {
+        server.shutdown();
+        app.quit();
+    });
+    return app.exec();
+}

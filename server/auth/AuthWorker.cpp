@@ -1,0 +1,40 @@
+#include "auth/AuthWorker.h"
+
+#include <QPointer>
+
+namespace oll {
+
+AuthWorker::AuthWorker(int concurrency, int maxPending, QObject* parent) : QObject(parent), m_maxPending(maxPending)
+{
+    m_pool.setMaxThreadCount(qMax(1, concurrency));
+}
+
+AuthWorker::~AuthWorker()
+{
+    m_pool.clear();
+    m_pool.waitForDone();
+}
+
+bool AuthWorker::run(std::function<void()> work, QObject* context, std::function<void()> done)
+{
+    if (m_pending >= m_maxPending) {
+        return false;
+    }
+    ++m_pending;
+    QPointer<QObject> guard(context);
+    m_pool.start([this, work = std::move(work), guard, done = std::move(done)]() mutable {
+        work();
+        QMetaObject::invokeMethod(
+            this,
+            [this, guard, done = std::move(done)] {
+                --m_pending;
+                if (guard) {
+                    done();
+                }
+            },
+            Qt::QueuedConnection);
+    });
+    return true;
+}
+
+} // namespace oll

@@ -1,0 +1,123 @@
+#include "auth/SessionStore.h"
+
+#include "util/Clock.h"
+#include "util/RandomSource.h"
+
+#include <QCryptographicHash>
+#include <QJsonArray>
+
+#include <openssl/crypto.h>
+
+namespace oll {
+
+SessionStore::Issued SessionStore::issue(const QString& clientId, const QString& locationName, Role role)
+{
+    Issued out;
+    out.token = QString::fromLatin1(
+        m_random.bytes(32).toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+    Session& s = out.session;
+    s.tokenHash = hashToken(out.token);
+    s.clientId = clientId;
+    s.locationName = locationName;
+    s.role = role;
+    s.issuedMs = m_clock.nowMs();
+    s.expiresMs = s.issuedMs + kLifetimeMs;
+    m_sessions.insert(s.tokenHash, s);
+    return out;
+}
+
+SessionStore::Status SessionStore::check(const QByteArray& tokenHash, Session* out) const
+{
+    // The hash table finds the candidate by SHA-256 of the token, which tells a timing observer
+    // nothing about any valid token; the final comparison is constant-time anyway.
+    const auto it = m_sessions.constFind(tokenHash);
+    if (it == m_sessions.constEnd() || it.key().size() != tokenHash.size()
+        || CRYPTO_memcmp(it.key().constData(), tokenHash.constData(), static_cast<size_t>(tokenHash.size())) != 0) {
+        return Status::Unknown;
+    }
+    if (m_clock.nowMs() >= it->expiresMs) {
+        return Status::Expired;
+    }
+    if (out) {
+        *out = *it;
+    }
+    return Status::Valid;
+}
+
+int SessionStore::pruneExpired()
+{
+    const qint64 now = m_clock.nowMs();
+    int dropped = 0;
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        if (now >= it->expiresMs) {
+            it = m_sessions.erase(it);
+            ++dropped;
+        } else {
+            ++it;
+        }
+    }
+    return dropped;
+}
+
+QJsonObject SessionStore::toJson() const
+{
+    QJsonArray arr;
+    for (const Session& s : m_sessions) {
+        arr.append(QJsonObject{{QStringLiteral("tokenSha256"), QString::fromLatin1(s.tokenHash.toBase64())},
+                               {QStringLiteral("clientId"), s.clientId},
+                               {QStringLiteral("locationName"), s.locationName},
+                               {QStringLiteral("role"), roleName(s.role)},
+                               {QStringLiteral("issuedMs"), static_cast<double>(s.issuedMs)},
+                               {QStringLiteral("expiresMs"), static_cast<double>(s.expiresMs)}});
+    }
+    return {{QStringLiteral("sessions"), arr}};
+}
+
+bool SessionStore::loadJson(const QJsonObject& obj)
+{
+    const QJsonValue v = obj.value(QStringLiteral("sessions"));
+    if (!v.isArray()) {
+        return false;
+    }
+    QHash<QByteArray, Session> loaded;
+    const QJsonArray arr = v.toArray();
+    for (const QJsonValue& e : arr) {
+        const QJsonObject o = e.toObject();
+        Session s;
+        s.tokenHash = QByteArray::fromBase64(o.value(QStringLiteral("tokenSha256")).toString().toLatin1());
+        s.clientId = o.value(QStringLiteral("clientId")).toString();
+        s.locationName = o.value(QStringLiteral("locationName")).toString();
+        s.role = o.value(QStringLiteral("role")).toString() == QStringLiteral("display") ? Role::Display
+                                                                                         : Role::Update;
+        s.issuedMs = o.value(QStringLiteral("issuedMs")).toInteger();
+        s.expiresMs = o.value(QStringLiteral("expiresMs")).toInteger();
+        if (s.tokenHash.size() != 32 || s.clientId.isEmpty() || s.locationName.isEmpty()) {
+            return false;
+        }
+        loaded.insert(s.tokenHash, s);
+    }
+    m_sessions = std::move(loaded);
+    return true;
+}
+
+bool SessionStore::isWellFormedToken(const QString& token)
+{
+    if (token.size() != 43) {
+        return false;
+    }
+    for (QChar c : token) {
+        const bool ok = (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9')
+            || c == u'-' || c == u'_';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+QByteArray SessionStore::hashToken(const QString& token)
+{
+    return QCryptographicHash::hash(token.toLatin1(), QCryptographicHash::Sha256);
+}
+
+} // namespace oll

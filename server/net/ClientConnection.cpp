@@ -1,0 +1,39 @@
+#include "net/ClientConnection.h"
+
+namespace oll {
+
+ClientConnection::ClientConnection(quint64 id, std::unique_ptr<QWebSocket> socket, QObject* parent)
+    : QObject(parent), m_id(id), m_socket(std::move(socket))
+{
+    QHostAddress peer = m_socket->peerAddress();
+    // Report IPv4 peers as a.b.c.d even when they arrive on a dual-stack socket.
+    bool isV4 = false;
+    const quint32 v4 = peer.toIPv4Address(&isV4);
+    m_peerAddress = isV4 ? QHostAddress(v4).toString() : peer.toString();
+
+    connect(m_socket.get(), &QWebSocket::textMessageReceived, this,
+            [this](const QString& text) { Q_EMIT textReceived(this, text.toUtf8()); });
+    connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this,
+            [this](const QByteArray&) { Q_EMIT binaryReceived(this); });
+    connect(m_socket.get(), &QWebSocket::disconnected, this, [this] { Q_EMIT closed(this); });
+}
+
+ClientConnection::~ClientConnection()
+{
+    m_socket->disconnect(this);
+    m_socket->abort();
+}
+
+void ClientConnection::send(const QByteArray& json)
+{
+    if (m_socket->state() == QAbstractSocket::ConnectedState) {
+        m_socket->sendTextMessage(QString::fromUtf8(json));
+    }
+}
+
+void ClientConnection::close(QWebSocketProtocol::CloseCode code, const QString& reason)
+{
+    m_socket->close(code, reason);
+}
+
+} // namespace oll

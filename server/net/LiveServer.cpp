@@ -1,0 +1,637 @@
+#include "net/LiveServer.h"
+
+#include "auth/AuthWorker.h"
+#include "net/ClientConnection.h"
+#include "storage/DiagLog.h"
+#include "sync/MeetRegistry.h"
+#include "util/Clock.h"
+#include "util/RandomSource.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QEventLoop>
+#include <QHttpServerRequest>
+#include <QHttpServerResponder>
+#include <QHttpServerResponse>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTcpServer>
+#include <QTimer>
+
+namespace oll {
+namespace {
+
+Clock* pickClock(Clock* given, std::unique_ptr<Clock>& owned)
+{
+    if (!given) {
+        owned = std::make_unique<SystemClock>();
+        return owned.get();
+    }
+    return given;
+}
+
+RandomSource* pickRandom(RandomSource* given, std::unique_ptr<RandomSource>& owned)
+{
+    if (!given) {
+        owned = std::make_unique<CsprngRandomSource>();
+        return owned.get();
+    }
+    return given;
+}
+
+QString isoTime(qint64 ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
+}
+
+QJsonObject relayEntry(const JournalEntry& e)
+{
+    return {{QStringLiteral("serverSeqNum"), e.serverSeqNum},
+            {QStringLiteral("updateKey"), e.key},
+            {QStringLiteral("updateValue"), e.value},
+            {QStringLiteral("locationName"), e.location},
+            {QStringLiteral("clientId"), e.clientId},
+            {QStringLiteral("localSeqNum"), e.localSeqNum}};
+}
+
+QByteArray ackMessage(const QList<Meet::Ack>& acks, qint64 head)
+{
+    QJsonArray arr;
+    for (const Meet::Ack& a : acks) {
+        arr.append(QJsonObject{{QStringLiteral("localSeqNum"), a.localSeqNum},
+                               {QStringLiteral("serverSeqNum"), a.serverSeqNum}});
+    }
+    return Reply::encode({{QStringLiteral("msgType"), MsgType::UpdateAck},
+                          {QStringLiteral("updateAcks"), arr},
+                          {QStringLiteral("headServerSeq"), head}});
+}
+
+} // namespace
+
+LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+    , m_clock(pickClock(services.clock, m_ownedClock))
+    , m_random(pickRandom(services.random, m_ownedRandom))
+    , m_journalFactory(services.journalFactory ? services.journalFactory : JournalDeviceFactory(&PosixJournalDevice::open))
+    , m_throttle(*m_clock, m_options.limits.failedJoinsBeforeBackoff, m_options.limits.backoffBaseMs,
+                 m_options.limits.backoffMaxMs)
+    , m_parser(m_options.limits)
+{
+}
+
+LiveServer::~LiveServer()
+{
+    // Clients first (they refer to meets), then the auth pool, then meets (they wait for flushes).
+    m_connections.clear();
+    m_auth.reset();
+    m_registry.reset();
+}
+
+bool LiveServer::start(QString* error)
+{
+    auto fail = [error](const QString& why) {
+        if (error) {
+            *error = why;
+        }
+        return false;
+    };
+    if (!QDir().mkpath(m_options.dataDir)) {
+        return fail(QStringLiteral("cannot create data directory %1").arg(m_options.dataDir));
+    }
+    m_options.dataDir = QDir(m_options.dataDir).absolutePath();
+
+    // Two servers on one data directory would interleave journal writes: refuse the second.
+    m_lock = std::make_unique<QLockFile>(m_options.dataDir + QStringLiteral("/server.lock"));
+    m_lock->setStaleLockTime(0);
+    if (!m_lock->tryLock(0)) {
+        return fail(QStringLiteral("data directory %1 is in use by another server").arg(m_options.dataDir));
+    }
+
+    m_diag = std::make_unique<DiagLog>(m_options.dataDir + QStringLiteral("/diag.log"), *m_clock);
+    m_diag->write(QStringLiteral("start"), QStringLiteral("openlifter-live-server %1 starting on data directory %2")
+                                               .arg(QStringLiteral(OLL_VERSION), m_options.dataDir));
+    m_registry = std::make_unique<MeetRegistry>(m_options.dataDir, *m_clock, *m_random, m_journalFactory,
+                                                m_options.limits, *m_diag);
+    connect(m_registry.get(), &MeetRegistry::meetAdded, this, &LiveServer::watchMeet);
+    QString loadError;
+    if (!m_registry->load(&loadError)) {
+        return fail(loadError);
+    }
+    m_auth = std::make_unique<AuthWorker>(m_options.limits.authConcurrency, m_options.limits.maxPendingAuth);
+    m_decoyHash.params = m_options.scrypt;
+    m_decoyHash.salt = m_random->bytes(16);
+    m_decoyHash.hash = m_random->bytes(32);
+
+    m_http.route(QStringLiteral("/health"), [this] { return QHttpServerResponse(health()); });
+    // The WebSocket upgrade happens only when a route matches and its handler writes nothing.
+    m_http.route(QStringLiteral("/live"), [](const QHttpServerRequest& request, QHttpServerResponder&& responder) {
+        if (request.value("Upgrade").compare("websocket", Qt::CaseInsensitive) != 0) {
+            responder.write(QJsonDocument(QJsonObject{{QStringLiteral("error"),
+                                                       QStringLiteral("this URL speaks the WebSocket protocol")}}),
+                            QHttpServerResponder::StatusCode::UpgradeRequired);
+        }
+    });
+    connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, this, &LiveServer::acceptWebSockets);
+
+    m_tcp = new QTcpServer();
+    if (!m_tcp->listen(m_options.bindAddress, m_options.port)) {
+        const QString why = m_tcp->errorString();
+        delete m_tcp;
+        m_tcp = nullptr;
+        return fail(QStringLiteral("cannot listen on %1:%2: %3")
+                        .arg(m_options.bindAddress.toString())
+                        .arg(m_options.port)
+                        .arg(why));
+    }
+    m_http.bind(m_tcp);
+    m_startedMs = m_clock->nowMs();
+    m_diag->write(QStringLiteral("start"), QStringLiteral("listening on %1:%2")
+                                               .arg(m_tcp->serverAddress().toString())
+                                               .arg(m_tcp->serverPort()));
+    return true;
+}
+
+void LiveServer::shutdown(int timeoutMs)
+{
+    if (m_tcp) {
+        m_tcp->close();
+    }
+    for (auto& [id, c] : m_connections) {
+        c->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
+    }
+    if (m_registry && !m_registry->isIdle()) {
+        // Let queued flushes finish so nothing accepted is left half-written.
+        QEventLoop loop;
+        QTimer poll;
+        QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+            if (m_registry->isIdle()) {
+                loop.quit();
+            }
+        });
+        QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+        poll.start(5);
+        loop.exec();
+    }
+    if (m_diag) {
+        m_diag->write(QStringLiteral("stop"), QStringLiteral("server stopped"));
+    }
+}
+
+quint16 LiveServer::port() const
+{
+    return m_tcp ? m_tcp->serverPort() : 0;
+}
+
+QHostAddress LiveServer::address() const
+{
+    return m_tcp ? m_tcp->serverAddress() : QHostAddress();
+}
+
+QJsonObject LiveServer::health() const
+{
+    int broken = 0;
+    const QList<Meet*> meets = m_registry->meets();
+    for (const Meet* m : meets) {
+        broken += m->isStorageBroken() ? 1 : 0;
+    }
+    const int damaged = static_cast<int>(m_registry->damagedMeets().size());
+    return {{QStringLiteral("status"), broken == 0 && damaged == 0 ? QStringLiteral("ok") : QStringLiteral("degraded")},
+            {QStringLiteral("service"), QStringLiteral("openlifter-live-server")},
+            {QStringLiteral("version"), QStringLiteral(OLL_VERSION)},
+            {QStringLiteral("meets"), static_cast<int>(meets.size())},
+            {QStringLiteral("damagedMeets"), damaged},
+            {QStringLiteral("meetsWithStorageErrors"), broken},
+            {QStringLiteral("connections"), connectionCount()},
+            {QStringLiteral("uptimeSeconds"), static_cast<double>((m_clock->nowMs() - m_startedMs) / 1000)}};
+}
+
+void LiveServer::acceptWebSockets()
+{
+    const Limits& lim = m_options.limits;
+    while (m_http.hasPendingWebSocketConnections()) {
+        std::unique_ptr<QWebSocket> ws = m_http.nextPendingWebSocketConnection();
+        if (!ws) {
+            continue;
+        }
+        // Qt's default limit is ~2 GiB; a hostile frame must be refused before it is buffered.
+        ws->setMaxAllowedIncomingMessageSize(static_cast<quint64>(lim.maxMessageBytes));
+        ws->setMaxAllowedIncomingFrameSize(static_cast<quint64>(lim.maxFrameBytes));
+        const quint64 id = m_nextConnectionId++;
+        auto c = std::make_unique<ClientConnection>(id, std::move(ws));
+        const QString addr = c->peerAddress();
+
+        QString refusal;
+        QString limitName;
+        int max = 0;
+        if (connectionCount() >= lim.maxConnections) {
+            limitName = QStringLiteral("connections");
+            max = lim.maxConnections;
+            refusal = QStringLiteral("the server already has %1 connections").arg(max);
+        } else if (m_connectionsPerAddress.value(addr) >= lim.maxConnectionsPerAddress) {
+            limitName = QStringLiteral("connectionsPerAddress");
+            max = lim.maxConnectionsPerAddress;
+            refusal = QStringLiteral("%1 connections from this address are already open").arg(max);
+        }
+        if (!refusal.isEmpty()) {
+            c->send(Reply::limitExceeded(limitName, max, refusal));
+            c->close(QWebSocketProtocol::CloseCodePolicyViolated, refusal);
+            // Keep the socket alive until the close handshake is done, but never for long.
+            ClientConnection* raw = c.release();
+            raw->setParent(this);
+            connect(raw, &ClientConnection::closed, raw, &QObject::deleteLater);
+            QTimer::singleShot(5000, raw, &QObject::deleteLater);
+            continue;
+        }
+        connect(c.get(), &ClientConnection::textReceived, this, &LiveServer::onText);
+        connect(c.get(), &ClientConnection::binaryReceived, this, [this](ClientConnection* conn) {
+            conn->send(Reply::malformed(QStringLiteral("binary frames are not supported; send JSON text frames")));
+        });
+        connect(c.get(), &ClientConnection::closed, this, &LiveServer::onClosed);
+        // A frame over the size limit makes Qt close the socket with 1009 (message too big).
+        m_connectionsPerAddress[addr] += 1;
+        m_connections.emplace(id, std::move(c));
+    }
+}
+
+void LiveServer::onClosed(ClientConnection* connection)
+{
+    const auto it = m_connections.find(connection->id());
+    if (it == m_connections.end()) {
+        return;
+    }
+    const QString addr = connection->peerAddress();
+    if (--m_connectionsPerAddress[addr] <= 0) {
+        m_connectionsPerAddress.remove(addr);
+    }
+    if (const auto& b = connection->binding()) {
+        m_boundByMeet[b->meetId].remove(connection->id());
+    }
+    // Deleted later: we are inside one of its socket's signals.
+    it->second.release()->deleteLater();
+    m_connections.erase(it);
+}
+
+ClientConnection* LiveServer::connection(quint64 id) const
+{
+    const auto it = m_connections.find(id);
+    return it == m_connections.end() ? nullptr : it->second.get();
+}
+
+void LiveServer::onText(ClientConnection* c, const QByteArray& utf8)
+{
+    auto parsed = m_parser.parse(utf8);
+    if (const auto* err = std::get_if<ParseError>(&parsed)) {
+        switch (err->kind) {
+        case ParseError::Kind::Malformed:
+            c->send(Reply::malformed(err->errMsg));
+            break;
+        case ParseError::Kind::UnknownType:
+            c->send(Reply::unknownType(err->msgType));
+            break;
+        case ParseError::Kind::LimitExceeded:
+            c->send(Reply::limitExceeded(err->limitName, err->limitMax, err->errMsg));
+            break;
+        }
+        return;
+    }
+    std::visit([this, c](const auto& request) { handle(c, request); }, std::get<Request>(parsed));
+}
+
+void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
+{
+    const QString invalid = validateCreate(req, m_options.limits);
+    if (!invalid.isEmpty()) {
+        c->send(Reply::createRejected(invalid));
+        return;
+    }
+    // The salt is drawn here, on the event-loop thread, so the random source needs no locking.
+    const QByteArray salt = m_random->bytes(16);
+    auto hash = std::make_shared<PasswordHash>();
+    auto failed = std::make_shared<bool>(false);
+    const ScryptParams params = m_options.scrypt;
+    const QByteArray password = req.password.toUtf8();
+    const quint64 id = c->id();
+    const bool queued = m_auth->run(
+        [hash, failed, params, password, salt] {
+            try {
+                *hash = PasswordHasher::hash(password, params, salt);
+            } catch (const std::exception&) {
+                *failed = true;
+            }
+        },
+        c,
+        [this, id, req, hash, failed] {
+            if (*failed) {
+                if (auto* conn = connection(id)) {
+                    conn->send(Reply::createRejected(QStringLiteral("the server could not hash the password")));
+                }
+                return;
+            }
+            finishCreate(id, req, *hash);
+        });
+    if (!queued) {
+        c->send(Reply::createRejected(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
+    }
+}
+
+void LiveServer::finishCreate(quint64 connectionId, CreateMeetRequest req, PasswordHash hash)
+{
+    MeetConfig config;
+    config.meetId = m_registry->reserveMeetId();
+    config.endpoints = req.endpoints;
+    config.password = std::move(hash);
+    config.createdMs = m_clock->nowMs();
+    const QString meetId = config.meetId;
+    m_registry->createMeet(std::move(config), [this, connectionId, req, meetId](Meet* meet, const QString& error) {
+        if (!meet) {
+            if (auto* conn = connection(connectionId)) {
+                conn->send(Reply::createRejected(QStringLiteral("the server could not store the meet: %1").arg(error)));
+            }
+            return;
+        }
+        m_diag->write(QStringLiteral("create"), QStringLiteral("meet %1 created by location '%2' client %3 with %4 endpoint(s)")
+                                                    .arg(meetId, req.thisLocationName, req.clientId)
+                                                    .arg(req.endpoints.size()));
+        issueSession(connectionId, meet, req.clientId, req.thisLocationName, Role::Update, MsgType::MeetCreated);
+    });
+}
+
+void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
+{
+    const auto meetId = normalizeMeetId(req.meetId);
+    if (!meetId) {
+        c->send(Reply::joinRejected(QStringLiteral("a meet ID is 9 digits (spaces and dashes allowed)")));
+        return;
+    }
+    if (!isValidClientId(req.clientId, m_options.limits.maxClientIdLength)) {
+        c->send(Reply::joinRejected(QStringLiteral("clientId must be 1 to %1 characters of A-Z a-z 0-9 - _")
+                                        .arg(m_options.limits.maxClientIdLength)));
+        return;
+    }
+    const QString addr = c->peerAddress();
+    const qint64 wait = m_throttle.retryAfterMs(addr, *meetId);
+    if (wait > 0) {
+        c->send(Reply::joinRejected(
+            QStringLiteral("too many failed attempts for this meet from your address; try again in %1 s")
+                .arg((wait + 999) / 1000),
+            wait));
+        return;
+    }
+    if (m_registry->damagedMeets().contains(*meetId)) {
+        c->send(Reply::joinRejected(QStringLiteral("this meet's data is damaged on the server and must be recovered; "
+                                                   "ask the meet director")));
+        return;
+    }
+    if (m_registry->isFinished(*meetId)) {
+        c->send(Reply::joinRejected(QStringLiteral("this meet is finished and published; it can no longer be joined")));
+        return;
+    }
+    if (req.password.size() > m_options.limits.maxPasswordLength) {
+        m_throttle.recordFailure(addr, *meetId);
+        c->send(Reply::joinRejected(QStringLiteral("invalid meet ID or password")));
+        return;
+    }
+    const Meet* meet = m_registry->find(*meetId);
+    // Unknown meets are checked against a decoy hash so the answer takes as long as for a real one.
+    const PasswordHash stored = meet ? meet->config().password : m_decoyHash;
+    const bool exists = meet != nullptr;
+    auto ok = std::make_shared<bool>(false);
+    const QByteArray password = req.password.toUtf8();
+    const quint64 id = c->id();
+    const QString mid = *meetId;
+    const bool queued = m_auth->run([ok, password, stored, exists] {
+                                        *ok = PasswordHasher::verify(password, stored) && exists;
+                                    },
+                                    c, [this, id, addr, req, mid, ok] { finishJoin(id, addr, req, mid, *ok); });
+    if (!queued) {
+        c->send(Reply::joinRejected(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
+    }
+}
+
+void LiveServer::finishJoin(quint64 connectionId, const QString& address, const JoinMeetRequest& req,
+                            const QString& meetId, bool passwordOk)
+{
+    ClientConnection* c = connection(connectionId);
+    Meet* meet = m_registry->find(meetId);
+    if (!passwordOk || !meet) {
+        m_throttle.recordFailure(address, meetId);
+        m_diag->write(QStringLiteral("join"), QStringLiteral("failed join to meet %1 from %2 (%3 recent failure(s))")
+                                                  .arg(meetId, address)
+                                                  .arg(m_throttle.failures(address, meetId)));
+        if (c) {
+            c->send(Reply::joinRejected(QStringLiteral("invalid meet ID or password")));
+        }
+        return;
+    }
+    m_throttle.recordSuccess(address, meetId);
+    if (!meet->config().priorityOf(req.locationName)) {
+        QStringList names;
+        for (const Endpoint& ep : meet->config().endpoints) {
+            names.append(ep.locationName);
+        }
+        if (c) {
+            c->send(Reply::joinRejected(QStringLiteral("unknown location '%1'; this meet's locations are: %2")
+                                            .arg(req.locationName.left(64), names.join(QStringLiteral(", ")))));
+        }
+        return;
+    }
+    m_diag->write(QStringLiteral("join"), QStringLiteral("meet %1 joined by location '%2' client %3 from %4 as %5")
+                                              .arg(meetId, req.locationName, req.clientId, address, roleName(req.role)));
+    issueSession(connectionId, meet, req.clientId, req.locationName, req.role, MsgType::MeetJoined);
+}
+
+void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& clientId, const QString& location,
+                              Role role, const QString& replyType)
+{
+    const SessionStore::Issued issued = meet->sessions().issue(clientId, location, role);
+    m_registry->indexSession(issued.session.tokenHash, meet->meetId());
+    const Session session = issued.session;
+    const QString token = issued.token;
+    // The token is handed out only once it is on disk, so a restart never forgets a token a client holds.
+    meet->persistSessions([this, connectionId, meet, session, token, replyType](bool ok, const QString& error) {
+        ClientConnection* c = connection(connectionId);
+        if (!ok) {
+            meet->sessions().revoke(session.tokenHash);
+            m_diag->write(QStringLiteral("storage"), QStringLiteral("meet %1: cannot write sessions.json: %2")
+                                                         .arg(meet->meetId(), error));
+            if (c) {
+                const QString why = QStringLiteral("the server could not store the session; try again");
+                c->send(replyType == MsgType::MeetCreated ? Reply::createRejected(why) : Reply::joinRejected(why));
+            }
+            return;
+        }
+        if (!c) {
+            return;
+        }
+        bind(c, meet, session);
+        const QString meetId = meet->meetId();
+        c->send(Reply::encode({{QStringLiteral("msgType"), replyType},
+                               {QStringLiteral("meetId"), meetId},
+                               {QStringLiteral("meetIdDisplay"), displayMeetId(meetId)},
+                               {QStringLiteral("sessionToken"), token},
+                               {QStringLiteral("expiresAt"), isoTime(session.expiresMs)},
+                               {QStringLiteral("locationName"), session.locationName},
+                               {QStringLiteral("priority"), *meet->config().priorityOf(session.locationName)},
+                               {QStringLiteral("role"), roleName(session.role)},
+                               {QStringLiteral("endpoints"), meet->config().endpointsJson()},
+                               {QStringLiteral("headServerSeq"), meet->durableSeq()}}));
+    });
+}
+
+std::optional<LiveServer::Authenticated> LiveServer::authenticate(ClientConnection* c, const QString& token)
+{
+    if (!SessionStore::isWellFormedToken(token)) {
+        c->send(Reply::invalidSession(token, QStringLiteral("a session token is 43 base64url characters")));
+        return std::nullopt;
+    }
+    const QByteArray hash = SessionStore::hashToken(token);
+    Meet* meet = m_registry->meetForToken(hash);
+    Session session;
+    const SessionStore::Status status = meet ? meet->sessions().check(hash, &session) : SessionStore::Status::Unknown;
+    if (status == SessionStore::Status::Expired) {
+        c->send(Reply::invalidSession(token, QStringLiteral("session expired; join the meet again")));
+        return std::nullopt;
+    }
+    if (status != SessionStore::Status::Valid) {
+        c->send(Reply::invalidSession(token, QStringLiteral("unknown session; join the meet again")));
+        return std::nullopt;
+    }
+    bind(c, meet, session);
+    return Authenticated{meet, session};
+}
+
+void LiveServer::bind(ClientConnection* c, Meet* meet, const Session& session)
+{
+    if (const auto& old = c->binding()) {
+        m_boundByMeet[old->meetId].remove(c->id());
+    }
+    c->bind(meet->meetId(), session);
+    m_boundByMeet[meet->meetId()].insert(c->id());
+}
+
+void LiveServer::handle(ClientConnection* c, const UpdateInitRequest& req)
+{
+    const auto auth = authenticate(c, req.sessionToken);
+    if (!auth) {
+        return;
+    }
+    const Meet::SubmitResult result = auth->meet->submit(c->id(), auth->session, req.updates);
+    if (!result.immediateAcks.isEmpty()) {
+        c->send(ackMessage(result.immediateAcks, auth->meet->durableSeq()));
+    }
+    if (!result.rejections.isEmpty()) {
+        QJsonArray arr;
+        for (const Meet::Rejection& r : result.rejections) {
+            arr.append(QJsonObject{{QStringLiteral("localSeqNum"), r.localSeqNum},
+                                   {QStringLiteral("conflict"), false},
+                                   {QStringLiteral("code"), r.code},
+                                   {QStringLiteral("reason"), r.reason}});
+        }
+        c->send(Reply::encode({{QStringLiteral("msgType"), MsgType::UpdateRejected}, {QStringLiteral("updatesRejected"), arr}}));
+    }
+}
+
+void LiveServer::handle(ClientConnection* c, const ClientPullRequest& req)
+{
+    const auto auth = authenticate(c, req.sessionToken);
+    if (!auth) {
+        return;
+    }
+    Meet* meet = auth->meet;
+    const qint64 head = meet->durableSeq();
+    if (req.lastServerSeq > head) {
+        // The client has seen updates this server no longer has: it lost state.
+        c->send(Reply::encode({{QStringLiteral("msgType"), MsgType::ServerPull}, {QStringLiteral("lastServerSeq"), head}}));
+        return;
+    }
+    qint64 after = req.lastServerSeq;
+    do {
+        const QList<JournalEntry> chunk = meet->durableEntriesAfter(after, m_options.limits.pullChunkEntries);
+        QJsonArray arr;
+        for (const JournalEntry& e : chunk) {
+            arr.append(relayEntry(e));
+        }
+        after += chunk.size();
+        c->send(Reply::encode({{QStringLiteral("msgType"), MsgType::UpdateRelay},
+                               {QStringLiteral("updatesRelayed"), arr},
+                               {QStringLiteral("pull"), true},
+                               {QStringLiteral("final"), after >= head},
+                               {QStringLiteral("headServerSeq"), head}}));
+    } while (after < head);
+}
+
+void LiveServer::watchMeet(Meet* meet)
+{
+    connect(meet, &Meet::committed, this,
+            [this, meet](const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks) {
+                onCommitted(meet, entries, acks);
+            });
+    connect(meet, &Meet::commitFailed, this, [this, meet](const QList<quint64>& connections, const QString& error) {
+        m_diag->write(QStringLiteral("storage"), QStringLiteral("meet %1: journal flush failed, %2 client(s) told to resend: %3")
+                                                     .arg(meet->meetId())
+                                                     .arg(connections.size())
+                                                     .arg(error));
+        for (quint64 id : connections) {
+            if (auto* c = connection(id)) {
+                c->send(Reply::storageError(QStringLiteral("the server could not store your updates; they were not "
+                                                           "applied - send them again")));
+            }
+        }
+    });
+}
+
+void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
+                             const QHash<quint64, QList<Meet::Ack>>& acks)
+{
+    const qint64 head = meet->durableSeq();
+    QList<QJsonObject> relayed;
+    relayed.reserve(entries.size());
+    QJsonArray all;
+    for (const JournalEntry& e : entries) {
+        relayed.append(relayEntry(e));
+        all.append(relayed.last());
+    }
+    auto relayMessage = [head](const QJsonArray& arr) {
+        return Reply::encode({{QStringLiteral("msgType"), MsgType::UpdateRelay},
+                              {QStringLiteral("updatesRelayed"), arr},
+                              {QStringLiteral("headServerSeq"), head}});
+    };
+    const QByteArray fullRelay = relayMessage(all);
+    const qint64 now = m_clock->nowMs();
+
+    // Acks go to whoever sent the update, even a connection since bound elsewhere.
+    for (auto it = acks.cbegin(); it != acks.cend(); ++it) {
+        if (auto* c = connection(it.key())) {
+            c->send(ackMessage(*it, head));
+        }
+    }
+    const QSet<quint64> bound = m_boundByMeet.value(meet->meetId());
+    for (quint64 id : bound) {
+        ClientConnection* c = connection(id);
+        if (!c || !c->binding() || c->binding()->session.expiresMs <= now) {
+            continue;
+        }
+        const auto own = acks.constFind(id);
+        if (own == acks.constEnd()) {
+            c->send(fullRelay);
+            continue;
+        }
+        // Everything in the batch except what this connection sent itself (it got acks for those).
+        QSet<qint64> mine;
+        for (const Meet::Ack& a : *own) {
+            mine.insert(a.serverSeqNum);
+        }
+        QJsonArray others;
+        for (qsizetype i = 0; i < entries.size(); ++i) {
+            if (!mine.contains(entries[i].serverSeqNum)) {
+                others.append(relayed[i]);
+            }
+        }
+        if (!others.isEmpty()) {
+            c->send(relayMessage(others));
+        }
+    }
+}
+
+} // namespace oll

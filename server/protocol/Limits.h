@@ -1,0 +1,34 @@
+#pragma once
+
+#include <QtGlobal>
+
+namespace oll {
+
+/// Every limit the server enforces on client input. Each is documented in docs/protocol.md
+/// ("Limits") and each has a test that crosses it.
+struct Limits
+{
+    qint64 maxMessageBytes = 4 * 1024 * 1024;   // one WebSocket message (all frames)
+    qint64 maxFrameBytes = 4 * 1024 * 1024;     // one WebSocket frame
+    int maxUpdatesPerMessage = 1000;            // UPDATE_INIT.updates
+    int maxKeyLength = 256;                     // characters in an updateKey
+    int maxKeyDepth = 16;                       // segments in an updateKey
+    qint64 maxValueBytes = 1024 * 1024;         // compact JSON of one updateValue
+    int maxValueNesting = 64;                   // arrays/objects inside one updateValue
+    int maxConnections = 512;                   // WebSockets open at once
+    int maxConnectionsPerAddress = 64;          // from one peer address
+    int maxEndpoints = 32;                      // CREATE_MEET.endpoints
+    int maxLocationNameLength = 64;
+    int minPasswordLength = 10;
+    int maxPasswordLength = 1024;
+    int maxClientIdLength = 64;
+    int maxPendingAuth = 16;                    // password hashes queued or running at once
+    int authConcurrency = 2;                    // password hashes running at once
+    int failedJoinsBeforeBackoff = 5;           // per (address, meet)
+    qint64 backoffBaseMs = 1000;                // first block; doubles per further failure
+    qint64 backoffMaxMs = 5 * 60 * 1000;
+    int pullChunkEntries = 1000;                // entries per UPDATE_RELAY answering a pull
+    qint64 maxSafeInteger = 9007199254740991LL; // 2^53 - 1: seq numbers must survive JavaScript
+};
+
+} // namespace oll

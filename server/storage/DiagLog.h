@@ -1,0 +1,29 @@
+#pragma once
+
+#include <QFile>
+#include <QString>
+
+namespace oll {
+
+class Clock;
+
+/// DATA/diag.log: one line per notable event (start, meets loaded, torn tails cut, joins,
+/// rejections, storage errors). Never passwords, tokens or token hashes: callers pass only
+/// identifiers that are not secret (meet ID, location, client ID, peer address).
+class DiagLog
+{
+public:
+    DiagLog(const QString& path, const Clock& clock);
+    void write(const QString& category, const QString& message);
+    QString path() const { return m_file.fileName(); }
+
+    static constexpr qint64 kRotateBytes = 10LL * 1024 * 1024;
+
+private:
+    void rotateIfLarge();
+
+    QFile m_file;
+    const Clock& m_clock;
+};
+
+} // namespace oll

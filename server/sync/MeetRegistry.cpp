@@ -1,0 +1,224 @@
+#include "sync/MeetRegistry.h"
+
+#include "storage/AtomicFile.h"
+#include "storage/DiagLog.h"
+#include "util/RandomSource.h"
+
+#include <QDir>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <cerrno>
+#include <sys/stat.h>
+
+namespace oll {
+
+MeetRegistry::MeetRegistry(QString dataDir, const Clock& clock, RandomSource& random,
+                           JournalDeviceFactory journalFactory, const Limits& limits, DiagLog& diag,
+                           QObject* parent)
+    : QObject(parent)
+    , m_dataDir(std::move(dataDir))
+    , m_clock(clock)
+    , m_random(random)
+    , m_journalFactory(std::move(journalFactory))
+    , m_limits(limits)
+    , m_diag(diag)
+{
+    // File work is mostly waiting on the disk, so a few more threads than cores is right.
+    m_ioPool.setMaxThreadCount(4);
+    m_createExecutor = new SerialExecutor(&m_ioPool, this);
+}
+
+MeetRegistry::~MeetRegistry()
+{
+    // Meets and the executor wait for their running jobs; then the pool has nothing left.
+    m_meets.clear();
+    delete m_createExecutor;
+    m_ioPool.waitForDone();
+}
+
+bool MeetRegistry::load(QString* error)
+{
+    for (const QString& dir : {currentDir(), finishedDir()}) {
+        if (!QDir().mkpath(dir)) {
+            if (error) {
+                *error = QStringLiteral("cannot create %1").arg(dir);
+            }
+            return false;
+        }
+    }
+    const QStringList finished = QDir(finishedDir()).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString& id : finished) {
+        if (normalizeMeetId(id) == id) {
+            m_finished.insert(id);
+        }
+    }
+    const QStringList current = QDir(currentDir()).entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+    for (const QString& id : current) {
+        if (normalizeMeetId(id) != id) {
+            m_diag.write(QStringLiteral("load"), QStringLiteral("ignoring directory '%1' in current-meets: not a meet ID").arg(id));
+            continue;
+        }
+        loadMeet(id);
+    }
+    m_diag.write(QStringLiteral("load"), QStringLiteral("%1 current meet(s) loaded, %2 damaged, %3 finished")
+                                             .arg(m_meets.size())
+                                             .arg(m_damaged.size())
+                                             .arg(m_finished.size()));
+    return true;
+}
+
+void MeetRegistry::loadMeet(const QString& meetId)
+{
+    const QString dir = currentDir() + u'/' + meetId;
+    auto damaged = [&](const QString& why) {
+        m_damaged.insert(meetId, why);
+        m_diag.write(QStringLiteral("load"), QStringLiteral("meet %1 not loaded: %2").arg(meetId, why));
+    };
+
+    QByteArray authBytes;
+    QString err;
+    if (!AtomicFile::read(Meet::authPath(dir), &authBytes, &err)) {
+        damaged(err);
+        return;
+    }
+    const auto config = MeetConfig::fromJson(QJsonDocument::fromJson(authBytes).object(), &err);
+    if (!config || config->meetId != meetId) {
+        damaged(QStringLiteral("auth.json is invalid: %1").arg(config ? QStringLiteral("meetId mismatch") : err));
+        return;
+    }
+
+    const QString journalPath = Meet::journalPath(dir);
+    JournalLoad replay = JournalReader::readFile(journalPath, &err);
+    if (!replay.ok()) {
+        // Never drop sequenced updates silently: the meet stays offline until it is recovered.
+        damaged(QStringLiteral("journal damaged at line %1: %2").arg(replay.damagedLine).arg(replay.damage));
+        return;
+    }
+    auto device = m_journalFactory(journalPath, &err);
+    if (!device) {
+        damaged(err);
+        return;
+    }
+    if (replay.tornTailBytes > 0) {
+        // An unfinished write from a crash: it was never flushed, so never acknowledged.
+        if (!device->truncate(replay.validBytes)) {
+            damaged(QStringLiteral("cannot cut torn journal tail: %1").arg(device->errorString()));
+            return;
+        }
+        m_diag.write(QStringLiteral("load"), QStringLiteral("meet %1: cut off a torn last journal line (%2 bytes) after seq %3")
+                                                 .arg(meetId)
+                                                 .arg(replay.tornTailBytes)
+                                                 .arg(replay.entries.size()));
+    }
+
+    auto meet = std::make_unique<Meet>(*config, dir, std::move(device), std::move(replay.entries), &m_ioPool,
+                                       m_clock, m_random, m_limits);
+    QByteArray sessionBytes;
+    if (AtomicFile::read(Meet::sessionsPath(dir), &sessionBytes, &err)) {
+        if (!meet->sessions().loadJson(QJsonDocument::fromJson(sessionBytes).object())) {
+            // Sessions are replaceable: clients simply join again.
+            m_diag.write(QStringLiteral("load"), QStringLiteral("meet %1: sessions.json unreadable; sessions reset").arg(meetId));
+        }
+    }
+    meet->sessions().pruneExpired();
+    m_diag.write(QStringLiteral("load"),
+                 QStringLiteral("meet %1: replayed %2 update(s)").arg(meetId).arg(meet->headSeq()));
+    adopt(std::move(meet));
+}
+
+Meet* MeetRegistry::adopt(std::unique_ptr<Meet> meet)
+{
+    Meet* raw = meet.get();
+    for (const QByteArray& h : raw->sessions().tokenHashes()) {
+        m_tokenIndex.insert(h, raw->meetId());
+    }
+    m_meets[raw->meetId()] = std::move(meet);
+    Q_EMIT meetAdded(raw);
+    return raw;
+}
+
+Meet* MeetRegistry::find(const QString& meetId) const
+{
+    const auto it = m_meets.find(meetId);
+    return it == m_meets.end() ? nullptr : it->second.get();
+}
+
+QList<Meet*> MeetRegistry::meets() const
+{
+    QList<Meet*> out;
+    for (const auto& [id, meet] : m_meets) {
+        out.append(meet.get());
+    }
+    return out;
+}
+
+QString MeetRegistry::reserveMeetId()
+{
+    for (;;) {
+        const QString id = m_random.digits(9);
+        if (m_meets.count(id) == 0 && !m_finished.contains(id) && !m_damaged.contains(id) && !m_reserved.contains(id)
+            && !QFileInfo::exists(currentDir() + u'/' + id) && !QFileInfo::exists(finishedDir() + u'/' + id)) {
+            m_reserved.insert(id);
+            return id;
+        }
+    }
+}
+
+void MeetRegistry::createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done)
+{
+    const QString dir = currentDir() + u'/' + config.meetId;
+    const QByteArray auth = QJsonDocument(config.toJson()).toJson(QJsonDocument::Indented);
+    const QString parent = currentDir();
+    auto outcome = std::make_shared<QString>();
+    m_createExecutor->post(
+        [dir, auth, parent, outcome] {
+            if (::mkdir(QFile::encodeName(dir).constData(), 0700) != 0) {
+                *outcome = QStringLiteral("cannot create %1: %2").arg(dir, QString::fromLocal8Bit(std::strerror(errno)));
+                return;
+            }
+            QString err;
+            if (!AtomicFile::write(Meet::authPath(dir), auth, &err)
+                || !AtomicFile::write(Meet::journalPath(dir), QByteArray(), &err)
+                || !AtomicFile::syncDirectory(parent, &err)) {
+                *outcome = err;
+            }
+        },
+        [this, config = std::move(config), dir, outcome, done = std::move(done)] {
+            m_reserved.remove(config.meetId);
+            QString err = *outcome;
+            std::unique_ptr<JournalDevice> device;
+            if (err.isEmpty()) {
+                device = m_journalFactory(Meet::journalPath(dir), &err);
+            }
+            if (!device) {
+                m_diag.write(QStringLiteral("create"), QStringLiteral("meet %1 not created: %2").arg(config.meetId, err));
+                done(nullptr, err);
+                return;
+            }
+            Meet* meet = adopt(std::make_unique<Meet>(config, dir, std::move(device), QList<JournalEntry>{},
+                                                      &m_ioPool, m_clock, m_random, m_limits));
+            done(meet, QString());
+        });
+}
+
+Meet* MeetRegistry::meetForToken(const QByteArray& tokenHash) const
+{
+    const auto it = m_tokenIndex.constFind(tokenHash);
+    return it == m_tokenIndex.constEnd() ? nullptr : find(*it);
+}
+
+bool MeetRegistry::isIdle() const
+{
+    if (!m_createExecutor->isIdle()) {
+        return false;
+    }
+    for (const auto& [id, meet] : m_meets) {
+        if (!meet->isIdle()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace oll

@@ -1,0 +1,86 @@
+#pragma once
+
+#include "protocol/Limits.h"
+#include "storage/JournalDevice.h"
+#include "storage/SerialExecutor.h"
+#include "sync/Meet.h"
+
+#include <QHash>
+#include <QObject>
+#include <QSet>
+#include <QThreadPool>
+
+#include <functional>
+#include <map>
+#include <memory>
+
+namespace oll {
+
+class Clock;
+class DiagLog;
+class RandomSource;
+
+/// Every meet under the data directory:
+///   DATA/current-meets/<meetId>/{updates.json.log, auth.json, sessions.json}
+///   DATA/finished-meets/<meetId>/...
+/// Loads and replays them at start, creates new ones, hands out unique meet IDs and maps
+/// session token hashes to their meet.
+class MeetRegistry : public QObject
+{
+    Q_OBJECT
+public:
+    MeetRegistry(QString dataDir, const Clock& clock, RandomSource& random, JournalDeviceFactory journalFactory,
+                 const Limits& limits, DiagLog& diag, QObject* parent = nullptr);
+    ~MeetRegistry() override;
+
+    /// Creates the directory layout and loads every meet. False only if the data directory itself
+    /// is unusable; a damaged meet is listed in damagedMeets() and the rest still load.
+    bool load(QString* error);
+
+    Meet* find(const QString& meetId) const;
+    QList<Meet*> meets() const;
+    /// Meets that could not be loaded, with the reason (they keep their IDs reserved).
+    QHash<QString, QString> damagedMeets() const { return m_damaged; }
+    bool isFinished(const QString& meetId) const { return m_finished.contains(meetId); }
+
+    /// A fresh 9-digit ID used by no current, finished, damaged or reserved meet; reserved until
+    /// createMeet() finishes with it.
+    QString reserveMeetId();
+
+    /// Creates the meet's directory, auth.json and an empty journal on the I/O pool, then
+    /// registers the meet and calls `done` with it (or nullptr and the reason).
+    void createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done);
+
+    void indexSession(const QByteArray& tokenHash, const QString& meetId) { m_tokenIndex.insert(tokenHash, meetId); }
+    /// The meet a token hash belongs to, or nullptr.
+    Meet* meetForToken(const QByteArray& tokenHash) const;
+
+    bool isIdle() const;
+    QThreadPool* ioPool() { return &m_ioPool; }
+    QString currentDir() const { return m_dataDir + QStringLiteral("/current-meets"); }
+    QString finishedDir() const { return m_dataDir + QStringLiteral("/finished-meets"); }
+
+Q_SIGNALS:
+    void meetAdded(oll::Meet* meet);
+
+private:
+    void loadMeet(const QString& meetId);
+    Meet* adopt(std::unique_ptr<Meet> meet);
+
+    QString m_dataDir;
+    const Clock& m_clock;
+    RandomSource& m_random;
+    JournalDeviceFactory m_journalFactory;
+    Limits m_limits;
+    DiagLog& m_diag;
+
+    QThreadPool m_ioPool;
+    SerialExecutor* m_createExecutor; // child; serialises directory creation
+    std::map<QString, std::unique_ptr<Meet>> m_meets;
+    QHash<QString, QString> m_damaged;
+    QSet<QString> m_finished;
+    QSet<QString> m_reserved;
+    QHash<QByteArray, QString> m_tokenIndex;
+};
+
+} // namespace oll
