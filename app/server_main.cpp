@@ -41,6 +41,7 @@ int main(int argc, char* argv[])
         return 2;
     };
     oll::ServerOptions options;
+    options.echoDiagnostics = true;
     bool ok = false;
     const uint port = cli.value(portOpt).toUInt(&ok);
     if (!ok || port > 65535) {

@@ -87,8 +87,15 @@ bool SessionStore::loadJson(const QJsonObject& obj)
         s.tokenHash = QByteArray::fromBase64(o.value(QStringLiteral("tokenSha256")).toString().toLatin1());
         s.clientId = o.value(QStringLiteral("clientId")).toString();
         s.locationName = o.value(QStringLiteral("locationName")).toString();
-        s.role = o.value(QStringLiteral("role")).toString() == QStringLiteral("display") ? Role::Display
-                                                                                         : Role::Update;
+        // An unknown role must never load as the more powerful one.
+        const QString role = o.value(QStringLiteral("role")).toString();
+        if (role == QStringLiteral("display")) {
+            s.role = Role::Display;
+        } else if (role == QStringLiteral("update")) {
+            s.role = Role::Update;
+        } else {
+            return false;
+        }
         s.issuedMs = o.value(QStringLiteral("issuedMs")).toInteger();
         s.expiresMs = o.value(QStringLiteral("expiresMs")).toInteger();
         if (s.tokenHash.size() != 32 || s.clientId.isEmpty() || s.locationName.isEmpty()) {

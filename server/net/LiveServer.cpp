@@ -109,6 +109,7 @@ bool LiveServer::start(QString* error)
     }
 
     m_diag = std::make_unique<DiagLog>(m_options.dataDir + QStringLiteral("/diag.log"), *m_clock);
+    m_diag->setEcho(m_options.echoDiagnostics);
     m_diag->write(QStringLiteral("start"), QStringLiteral("openlifter-live-server %1 starting on data directory %2")
                                                .arg(QStringLiteral(OLL_VERSION), m_options.dataDir));
     m_registry = std::make_unique<MeetRegistry>(m_options.dataDir, *m_clock, *m_random, m_journalFactory,
@@ -157,8 +158,15 @@ void LiveServer::shutdown(int timeoutMs)
     if (m_tcp) {
         m_tcp->close();
     }
-    for (auto& [id, c] : m_connections) {
-        c->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
+    // close() may emit disconnected synchronously, which erases from m_connections: iterate a copy.
+    std::vector<quint64> ids;
+    for (const auto& entry : m_connections) {
+        ids.push_back(entry.first);
+    }
+    for (quint64 id : ids) {
+        if (auto* c = connection(id)) {
+            c->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
+        }
     }
     if (m_registry && !m_registry->isIdle()) {
         // Let queued flushes finish so nothing accepted is left half-written.

@@ -34,6 +34,7 @@ struct ServerOptions
     quint16 port = 8420;
     Limits limits;
     ScryptParams scrypt;
+    bool echoDiagnostics = false; // also print diag.log lines on stderr (the headless binary does)
 };
 
 /// Seams for tests; null members mean the production implementation.

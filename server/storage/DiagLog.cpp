@@ -25,7 +25,9 @@ void DiagLog::write(const QString& category, const QString& message)
     if (m_file.isOpen()) {
         m_file.write(bytes);
     }
-    std::fputs(bytes.constData(), stderr);
+    if (m_echo) {
+        std::fputs(bytes.constData(), stderr);
+    }
 }
 
 void DiagLog::rotateIfLarge()

@@ -16,6 +16,7 @@ public:
     DiagLog(const QString& path, const Clock& clock);
     void write(const QString& category, const QString& message);
     QString path() const { return m_file.fileName(); }
+    void setEcho(bool echo) { m_echo = echo; }
 
     static constexpr qint64 kRotateBytes = 10LL * 1024 * 1024;
 
@@ -24,6 +25,7 @@ private:
 
     QFile m_file;
     const Clock& m_clock;
+    bool m_echo = false;
 };
 
 } // namespace oll
