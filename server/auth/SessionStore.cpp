@@ -44,17 +44,32 @@ SessionStore::Status SessionStore::check(const QByteArray& tokenHash, Session* o
     return Status::Valid;
 }
 
-int SessionStore::pruneExpired()
+QList<QByteArray> SessionStore::pruneExpired()
 {
     const qint64 now = m_clock.nowMs();
-    int dropped = 0;
+    QList<QByteArray> dropped;
     for (auto it = m_sessions.begin(); it != m_sessions.end();) {
         if (now >= it->expiresMs) {
+            dropped.append(it.key());
             it = m_sessions.erase(it);
-            ++dropped;
         } else {
             ++it;
         }
+    }
+    return dropped;
+}
+
+QList<QByteArray> SessionStore::trimTo(int max)
+{
+    QList<QByteArray> dropped;
+    if (m_sessions.size() <= max) {
+        return dropped;
+    }
+    QList<Session> byAge = m_sessions.values();
+    std::sort(byAge.begin(), byAge.end(), [](const Session& a, const Session& b) { return a.issuedMs < b.issuedMs; });
+    for (qsizetype i = 0; i < byAge.size() - max; ++i) {
+        m_sessions.remove(byAge[i].tokenHash);
+        dropped.append(byAge[i].tokenHash);
     }
     return dropped;
 }

@@ -44,8 +44,10 @@ public:
     /// Looks a token hash up, confirms it in constant time and checks expiry.
     Status check(const QByteArray& tokenHash, Session* out = nullptr) const;
 
-    /// Drops expired sessions; returns how many were dropped.
-    int pruneExpired();
+    /// Drops expired sessions; returns their token hashes.
+    QList<QByteArray> pruneExpired();
+    /// While more than `max` sessions exist, drops the oldest-issued; returns their token hashes.
+    QList<QByteArray> trimTo(int max);
     bool revoke(const QByteArray& tokenHash) { return m_sessions.remove(tokenHash) > 0; }
     int size() const { return static_cast<int>(m_sessions.size()); }
     QList<QByteArray> tokenHashes() const { return m_sessions.keys(); }

@@ -2,8 +2,9 @@
 
 namespace oll {
 
-ClientConnection::ClientConnection(quint64 id, std::unique_ptr<QWebSocket> socket, QObject* parent)
-    : QObject(parent), m_id(id), m_socket(std::move(socket))
+ClientConnection::ClientConnection(quint64 id, std::unique_ptr<QWebSocket> socket, qint64 maxOutgoingBytes,
+                                   qint64 nowMs, QObject* parent)
+    : QObject(parent), m_id(id), m_socket(std::move(socket)), m_maxOutgoingBytes(maxOutgoingBytes), m_lastSeenMs(nowMs)
 {
     QHostAddress peer = m_socket->peerAddress();
     // Report IPv4 peers as a.b.c.d even when they arrive on a dual-stack socket.
@@ -16,6 +17,7 @@ ClientConnection::ClientConnection(quint64 id, std::unique_ptr<QWebSocket> socke
     connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this,
             [this](const QByteArray&) { Q_EMIT binaryReceived(this); });
     connect(m_socket.get(), &QWebSocket::disconnected, this, [this] { Q_EMIT closed(this); });
+    connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64, const QByteArray&) { Q_EMIT pongReceived(this); });
 }
 
 ClientConnection::~ClientConnection()
@@ -26,9 +28,19 @@ ClientConnection::~ClientConnection()
 
 void ClientConnection::send(const QByteArray& json)
 {
-    if (m_socket->state() == QAbstractSocket::ConnectedState) {
-        m_socket->sendTextMessage(QString::fromUtf8(json));
+    if (m_socket->state() != QAbstractSocket::ConnectedState) {
+        return;
     }
+    m_socket->sendTextMessage(QString::fromUtf8(json));
+}
+
+bool ClientConnection::closeIfBacklogged()
+{
+    if (m_socket->bytesToWrite() <= m_maxOutgoingBytes) {
+        return false;
+    }
+    m_socket->close(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("client is not reading its messages"));
+    return true;
 }
 
 void ClientConnection::close(QWebSocketProtocol::CloseCode code, const QString& reason)

@@ -44,15 +44,6 @@ QString isoTime(qint64 ms)
     return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
 }
 
-QJsonObject relayEntry(const JournalEntry& e)
-{
-    return {{QStringLiteral("serverSeqNum"), e.serverSeqNum},
-            {QStringLiteral("updateKey"), e.key},
-            {QStringLiteral("updateValue"), e.value},
-            {QStringLiteral("locationName"), e.location},
-            {QStringLiteral("clientId"), e.clientId},
-            {QStringLiteral("localSeqNum"), e.localSeqNum}};
-}
 
 QByteArray ackMessage(const QList<Meet::Ack>& acks, qint64 head)
 {
@@ -77,7 +68,9 @@ LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* 
     , m_throttle(*m_clock, m_options.limits.failedJoinsBeforeBackoff, m_options.limits.backoffBaseMs,
                  m_options.limits.backoffMaxMs)
     , m_parser(m_options.limits)
+    , m_createWindow(m_options.limits.maxMeetsCreatedPerAddressPerHour, 60LL * 60 * 1000)
 {
+    connect(&m_heartbeat, &QTimer::timeout, this, &LiveServer::heartbeat);
 }
 
 LiveServer::~LiveServer()
@@ -124,13 +117,12 @@ bool LiveServer::start(QString* error)
     m_decoyHash.salt = m_random->bytes(16);
     m_decoyHash.hash = m_random->bytes(32);
 
-    m_http.route(QStringLiteral("/health"), [this] { return QHttpServerResponse(health()); });
+    m_http.route(QStringLiteral("/health"), QHttpServerRequest::Method::Get, [this] { return QHttpServerResponse(health()); });
     // The WebSocket upgrade happens only when a route matches and its handler writes nothing.
     m_http.route(QStringLiteral("/live"), [](const QHttpServerRequest& request, QHttpServerResponder&& responder) {
         if (request.value("Upgrade").compare("websocket", Qt::CaseInsensitive) != 0) {
-            responder.write(QJsonDocument(QJsonObject{{QStringLiteral("error"),
-                                                       QStringLiteral("this URL speaks the WebSocket protocol")}}),
-                            QHttpServerResponder::StatusCode::UpgradeRequired);
+            responder.write(Reply::encode({{QStringLiteral("error"), QStringLiteral("this URL speaks the WebSocket protocol")}}),
+                            "application/json", QHttpServerResponder::StatusCode::UpgradeRequired);
         }
     });
     connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, this, &LiveServer::acceptWebSockets);
@@ -147,6 +139,7 @@ bool LiveServer::start(QString* error)
     }
     m_http.bind(m_tcp);
     m_startedMs = m_clock->nowMs();
+    m_heartbeat.start(static_cast<int>(m_options.limits.heartbeatIntervalMs));
     m_diag->write(QStringLiteral("start"), QStringLiteral("listening on %1:%2")
                                                .arg(m_tcp->serverAddress().toString())
                                                .arg(m_tcp->serverPort()));
@@ -155,6 +148,7 @@ bool LiveServer::start(QString* error)
 
 void LiveServer::shutdown(int timeoutMs)
 {
+    m_heartbeat.stop();
     if (m_tcp) {
         m_tcp->close();
     }
@@ -226,7 +220,7 @@ void LiveServer::acceptWebSockets()
         ws->setMaxAllowedIncomingMessageSize(static_cast<quint64>(lim.maxMessageBytes));
         ws->setMaxAllowedIncomingFrameSize(static_cast<quint64>(lim.maxFrameBytes));
         const quint64 id = m_nextConnectionId++;
-        auto c = std::make_unique<ClientConnection>(id, std::move(ws));
+        auto c = std::make_unique<ClientConnection>(id, std::move(ws), lim.maxOutgoingBytes, m_clock->nowMs());
         const QString addr = c->peerAddress();
 
         QString refusal;
@@ -256,6 +250,8 @@ void LiveServer::acceptWebSockets()
             conn->send(Reply::malformed(QStringLiteral("binary frames are not supported; send JSON text frames")));
         });
         connect(c.get(), &ClientConnection::closed, this, &LiveServer::onClosed);
+        connect(c.get(), &ClientConnection::pongReceived, this,
+                [this](ClientConnection* conn) { conn->touch(m_clock->nowMs()); });
         // A frame over the size limit makes Qt close the socket with 1009 (message too big).
         m_connectionsPerAddress[addr] += 1;
         m_connections.emplace(id, std::move(c));
@@ -286,8 +282,40 @@ ClientConnection* LiveServer::connection(quint64 id) const
     return it == m_connections.end() ? nullptr : it->second.get();
 }
 
+LiveServer::RelayItem LiveServer::relayItem(const JournalEntry& e)
+{
+    RelayItem item;
+    item.json = {{QStringLiteral("serverSeqNum"), e.serverSeqNum},
+                 {QStringLiteral("updateKey"), e.key},
+                 {QStringLiteral("updateValue"), e.value},
+                 {QStringLiteral("locationName"), e.location},
+                 {QStringLiteral("clientId"), e.clientId},
+                 {QStringLiteral("localSeqNum"), e.localSeqNum}};
+    // The value dominates an entry's size; names and numbers add little.
+    item.approxBytes = compactJson(e.value).size() + e.key.size() + 128;
+    return item;
+}
+
+void LiveServer::heartbeat()
+{
+    const qint64 now = m_clock->nowMs();
+    std::vector<ClientConnection*> idle;
+    for (const auto& [id, c] : m_connections) {
+        if (now - c->lastSeenMs() > m_options.limits.idleTimeoutMs) {
+            idle.push_back(c.get());
+        } else {
+            c->socket()->ping();
+        }
+    }
+    // A peer that answers neither frames nor pings is gone (cable pulled, laptop asleep): free its slot.
+    for (ClientConnection* c : idle) {
+        c->socket()->abort();
+    }
+}
+
 void LiveServer::onText(ClientConnection* c, const QByteArray& utf8)
 {
+    c->touch(m_clock->nowMs());
     auto parsed = m_parser.parse(utf8);
     if (const auto* err = std::get_if<ParseError>(&parsed)) {
         switch (err->kind) {
@@ -311,6 +339,13 @@ void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
     const QString invalid = validateCreate(req, m_options.limits);
     if (!invalid.isEmpty()) {
         c->send(Reply::createRejected(invalid));
+        return;
+    }
+    if (!m_createWindow.tryRecord(c->peerAddress(), m_clock->nowMs())) {
+        const qint64 wait = m_createWindow.retryAfterMs(c->peerAddress(), m_clock->nowMs());
+        c->send(Reply::createRejected(QStringLiteral("this address has created %1 meets in the last hour; try again later")
+                                          .arg(m_options.limits.maxMeetsCreatedPerAddressPerHour),
+                                      wait));
         return;
     }
     // The salt is drawn here, on the event-loop thread, so the random source needs no locking.
@@ -400,6 +435,14 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
         c->send(Reply::joinRejected(QStringLiteral("invalid meet ID or password")));
         return;
     }
+    // One password check at a time per (address, meet): otherwise a burst of guesses would all be
+    // checked before the first failure is counted.
+    const QString pairKey = addr + u'|' + *meetId;
+    if (m_joinsInFlight.contains(pairKey)) {
+        c->send(Reply::joinRejected(QStringLiteral("a join for this meet from your address is already being checked; "
+                                                   "wait for its answer")));
+        return;
+    }
     const Meet* meet = m_registry->find(*meetId);
     // Unknown meets are checked against a decoy hash so the answer takes as long as for a real one.
     const PasswordHash stored = meet ? meet->config().password : m_decoyHash;
@@ -411,8 +454,13 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
     const bool queued = m_auth->run([ok, password, stored, exists] {
                                         *ok = PasswordHasher::verify(password, stored) && exists;
                                     },
-                                    c, [this, id, addr, req, mid, ok] { finishJoin(id, addr, req, mid, *ok); });
-    if (!queued) {
+                                    this, [this, id, addr, req, mid, ok, pairKey] {
+                                        m_joinsInFlight.remove(pairKey);
+                                        finishJoin(id, addr, req, mid, *ok);
+                                    });
+    if (queued) {
+        m_joinsInFlight.insert(pairKey);
+    } else {
         c->send(Reply::joinRejected(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
     }
 }
@@ -433,15 +481,16 @@ void LiveServer::finishJoin(quint64 connectionId, const QString& address, const 
         return;
     }
     m_throttle.recordSuccess(address, meetId);
+    if (!c) {
+        return; // the client left while its password was checked: issue nothing
+    }
     if (!meet->config().priorityOf(req.locationName)) {
         QStringList names;
         for (const Endpoint& ep : meet->config().endpoints) {
             names.append(ep.locationName);
         }
-        if (c) {
-            c->send(Reply::joinRejected(QStringLiteral("unknown location '%1'; this meet's locations are: %2")
-                                            .arg(req.locationName.left(64), names.join(QStringLiteral(", ")))));
-        }
+        c->send(Reply::joinRejected(QStringLiteral("unknown location '%1'; this meet's locations are: %2")
+                                        .arg(req.locationName.left(64), names.join(QStringLiteral(", ")))));
         return;
     }
     m_diag->write(QStringLiteral("join"), QStringLiteral("meet %1 joined by location '%2' client %3 from %4 as %5")
@@ -454,13 +503,16 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
 {
     const SessionStore::Issued issued = meet->sessions().issue(clientId, location, role);
     m_registry->indexSession(issued.session.tokenHash, meet->meetId());
+    forgetSessions(meet->sessions().trimTo(m_options.limits.maxSessionsPerMeet));
     const Session session = issued.session;
     const QString token = issued.token;
     // The token is handed out only once it is on disk, so a restart never forgets a token a client holds.
-    meet->persistSessions([this, connectionId, meet, session, token, replyType](bool ok, const QString& error) {
+    const QList<QByteArray> expired =
+        meet->persistSessions([this, connectionId, meet, session, token, replyType](bool ok, const QString& error) {
         ClientConnection* c = connection(connectionId);
         if (!ok) {
             meet->sessions().revoke(session.tokenHash);
+            m_registry->unindexSession(session.tokenHash);
             m_diag->write(QStringLiteral("storage"), QStringLiteral("meet %1: cannot write sessions.json: %2")
                                                          .arg(meet->meetId(), error));
             if (c) {
@@ -485,6 +537,14 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
                                {QStringLiteral("endpoints"), meet->config().endpointsJson()},
                                {QStringLiteral("headServerSeq"), meet->durableSeq()}}));
     });
+    forgetSessions(expired);
+}
+
+void LiveServer::forgetSessions(const QList<QByteArray>& tokenHashes)
+{
+    for (const QByteArray& h : tokenHashes) {
+        m_registry->unindexSession(h);
+    }
 }
 
 std::optional<LiveServer::Authenticated> LiveServer::authenticate(ClientConnection* c, const QString& token)
@@ -526,7 +586,12 @@ void LiveServer::handle(ClientConnection* c, const UpdateInitRequest& req)
     }
     const Meet::SubmitResult result = auth->meet->submit(c->id(), auth->session, req.updates);
     if (!result.immediateAcks.isEmpty()) {
-        c->send(ackMessage(result.immediateAcks, auth->meet->durableSeq()));
+        sendAcks(c, result.immediateAcks, auth->meet->durableSeq());
+    }
+    if (!result.notStored.isEmpty()) {
+        c->send(Reply::storageError(QStringLiteral("the server cannot write this meet's journal; these updates were "
+                                                   "not applied - keep them and send them again later"),
+                                    result.notStored));
     }
     if (!result.rejections.isEmpty()) {
         QJsonArray arr;
@@ -553,20 +618,11 @@ void LiveServer::handle(ClientConnection* c, const ClientPullRequest& req)
         c->send(Reply::encode({{QStringLiteral("msgType"), MsgType::ServerPull}, {QStringLiteral("lastServerSeq"), head}}));
         return;
     }
-    qint64 after = req.lastServerSeq;
-    do {
-        const QList<JournalEntry> chunk = meet->durableEntriesAfter(after, m_options.limits.pullChunkEntries);
-        QJsonArray arr;
-        for (const JournalEntry& e : chunk) {
-            arr.append(relayEntry(e));
-        }
-        after += chunk.size();
-        c->send(Reply::encode({{QStringLiteral("msgType"), MsgType::UpdateRelay},
-                               {QStringLiteral("updatesRelayed"), arr},
-                               {QStringLiteral("pull"), true},
-                               {QStringLiteral("final"), after >= head},
-                               {QStringLiteral("headServerSeq"), head}}));
-    } while (after < head);
+    QList<RelayItem> entries;
+    for (const JournalEntry& e : meet->durableEntriesAfter(req.lastServerSeq, static_cast<int>(head - req.lastServerSeq))) {
+        entries.append(relayItem(e));
+    }
+    sendRelays(c, entries, head, true);
 }
 
 void LiveServer::watchMeet(Meet* meet)
@@ -575,70 +631,116 @@ void LiveServer::watchMeet(Meet* meet)
             [this, meet](const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks) {
                 onCommitted(meet, entries, acks);
             });
-    connect(meet, &Meet::commitFailed, this, [this, meet](const QList<quint64>& connections, const QString& error) {
-        m_diag->write(QStringLiteral("storage"), QStringLiteral("meet %1: journal flush failed, %2 client(s) told to resend: %3")
-                                                     .arg(meet->meetId())
-                                                     .arg(connections.size())
-                                                     .arg(error));
-        for (quint64 id : connections) {
-            if (auto* c = connection(id)) {
-                c->send(Reply::storageError(QStringLiteral("the server could not store your updates; they were not "
-                                                           "applied - send them again")));
-            }
-        }
-    });
+    connect(meet, &Meet::commitFailed, this,
+            [this, meet](const QHash<quint64, QList<qint64>>& unacked, const QString& error) {
+                m_diag->write(QStringLiteral("storage"),
+                              QStringLiteral("meet %1: journal flush failed, %2 client(s) told to resend: %3")
+                                  .arg(meet->meetId())
+                                  .arg(unacked.size())
+                                  .arg(error));
+                for (auto it = unacked.cbegin(); it != unacked.cend(); ++it) {
+                    if (auto* c = connection(it.key())) {
+                        c->send(Reply::storageError(QStringLiteral("the server could not store these updates; they were "
+                                                                   "not applied - send them again"),
+                                                    *it));
+                    }
+                }
+            });
 }
 
 void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
                              const QHash<quint64, QList<Meet::Ack>>& acks)
 {
     const qint64 head = meet->durableSeq();
-    QList<QJsonObject> relayed;
+    QList<RelayItem> relayed;
     relayed.reserve(entries.size());
-    QJsonArray all;
     for (const JournalEntry& e : entries) {
-        relayed.append(relayEntry(e));
-        all.append(relayed.last());
+        relayed.append(relayItem(e));
     }
-    auto relayMessage = [head](const QJsonArray& arr) {
-        return Reply::encode({{QStringLiteral("msgType"), MsgType::UpdateRelay},
-                              {QStringLiteral("updatesRelayed"), arr},
-                              {QStringLiteral("headServerSeq"), head}});
-    };
-    const QByteArray fullRelay = relayMessage(all);
     const qint64 now = m_clock->nowMs();
-
-    // Acks go to whoever sent the update, even a connection since bound elsewhere.
-    for (auto it = acks.cbegin(); it != acks.cend(); ++it) {
-        if (auto* c = connection(it.key())) {
-            c->send(ackMessage(*it, head));
-        }
-    }
     const QSet<quint64> bound = m_boundByMeet.value(meet->meetId());
     for (quint64 id : bound) {
         ClientConnection* c = connection(id);
-        if (!c || !c->binding() || c->binding()->session.expiresMs <= now) {
+        if (!c || !c->binding()) {
+            continue;
+        }
+        if (c->binding()->session.expiresMs <= now) {
+            // Say so once instead of going silent: a board left running learns it must join again.
+            c->send(Reply::invalidSession(QString(), QStringLiteral("session expired; join the meet again")));
+            c->unbind();
+            m_boundByMeet[meet->meetId()].remove(id);
             continue;
         }
         const auto own = acks.constFind(id);
         if (own == acks.constEnd()) {
-            c->send(fullRelay);
+            sendRelays(c, relayed, head, false);
             continue;
         }
-        // Everything in the batch except what this connection sent itself (it got acks for those).
+        // Everything in the batch except what this connection sent itself (it gets acks for those).
         QSet<qint64> mine;
         for (const Meet::Ack& a : *own) {
             mine.insert(a.serverSeqNum);
         }
-        QJsonArray others;
+        QList<RelayItem> others;
         for (qsizetype i = 0; i < entries.size(); ++i) {
             if (!mine.contains(entries[i].serverSeqNum)) {
                 others.append(relayed[i]);
             }
         }
         if (!others.isEmpty()) {
-            c->send(relayMessage(others));
+            sendRelays(c, others, head, false);
         }
+    }
+    // Acks after relays: once a client has its acks, it holds everything up to `head`.
+    // They go to whoever sent the update, even a connection since bound elsewhere.
+    for (auto it = acks.cbegin(); it != acks.cend(); ++it) {
+        if (auto* c = connection(it.key())) {
+            sendAcks(c, *it, head);
+        }
+    }
+}
+
+void LiveServer::sendRelays(ClientConnection* c, const QList<RelayItem>& entries, qint64 head, bool pull)
+{
+    if (c->closeIfBacklogged()) {
+        return;
+    }
+    const Limits& lim = m_options.limits;
+    auto flush = [&](const QJsonArray& chunk, bool last) {
+        QJsonObject msg{{QStringLiteral("msgType"), MsgType::UpdateRelay},
+                        {QStringLiteral("updatesRelayed"), chunk},
+                        {QStringLiteral("headServerSeq"), head}};
+        if (pull) {
+            msg.insert(QStringLiteral("pull"), true);
+            msg.insert(QStringLiteral("final"), last);
+        }
+        c->send(Reply::encode(msg));
+    };
+    QJsonArray chunk;
+    qint64 chunkBytes = 0;
+    for (qsizetype i = 0; i < entries.size(); ++i) {
+        chunk.append(entries[i].json);
+        chunkBytes += entries[i].approxBytes;
+        const bool last = i == entries.size() - 1;
+        if (!last && (chunk.size() >= lim.relayChunkEntries || chunkBytes >= lim.relayChunkBytes)) {
+            flush(chunk, false);
+            chunk = QJsonArray();
+            chunkBytes = 0;
+        }
+    }
+    if (!chunk.isEmpty() || pull) {
+        flush(chunk, true);
+    }
+}
+
+void LiveServer::sendAcks(ClientConnection* c, const QList<Meet::Ack>& acks, qint64 head)
+{
+    if (c->closeIfBacklogged()) {
+        return;
+    }
+    const int n = m_options.limits.ackChunkEntries;
+    for (qsizetype i = 0; i < acks.size(); i += n) {
+        c->send(ackMessage(acks.mid(i, n), head));
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include "auth/LoginThrottle.h"
 #include "auth/PasswordHasher.h"
+#include "util/RateWindow.h"
 #include "protocol/Limits.h"
 #include "protocol/Messages.h"
 #include "storage/JournalDevice.h"
@@ -11,6 +12,7 @@
 #include <QHttpServer>
 #include <QLockFile>
 #include <QObject>
+#include <QTimer>
 
 #include <memory>
 #include <optional>
@@ -70,6 +72,14 @@ public:
     QJsonObject health() const;
 
 private:
+    /// One relayed update, built once per batch and shared by every receiving connection.
+    struct RelayItem
+    {
+        QJsonObject json;
+        qint64 approxBytes = 0;
+    };
+    static RelayItem relayItem(const JournalEntry& e);
+
     struct Authenticated
     {
         Meet* meet = nullptr;
@@ -92,6 +102,12 @@ private:
     void bind(ClientConnection* c, Meet* meet, const Session& session);
     void watchMeet(Meet* meet);
     void onCommitted(Meet* meet, const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks);
+    /// Pings every client; closes those silent for longer than the idle timeout.
+    void heartbeat();
+    /// Sends `entries` as UPDATE_RELAY messages within the chunk limits; `pull` marks a pull answer.
+    void sendRelays(ClientConnection* c, const QList<RelayItem>& entries, qint64 head, bool pull);
+    void sendAcks(ClientConnection* c, const QList<Meet::Ack>& acks, qint64 head);
+    void forgetSessions(const QList<QByteArray>& tokenHashes);
     ClientConnection* connection(quint64 id) const;
 
     ServerOptions m_options;
@@ -108,6 +124,9 @@ private:
     LoginThrottle m_throttle;
     MessageParser m_parser;
     PasswordHash m_decoyHash; // verified against when a meet ID is unknown, so timing reveals nothing
+    QSet<QString> m_joinsInFlight; // "address|meetId": one password check at a time per pair
+    RateWindow m_createWindow;     // meets created per address per hour
+    QTimer m_heartbeat;
 
     QHttpServer m_http;
     QTcpServer* m_tcp = nullptr; // owned by m_http

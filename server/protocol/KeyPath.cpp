@@ -79,7 +79,7 @@ std::optional<KeyPath> KeyPath::parse(const QString& text, int maxLength, int ma
 
     Segment first;
     if (!readIdent(&first.name)) {
-        return fail(QStringLiteral("key must start with a field name (letters, digits, '_'), at position %1")
+        return fail(QStringLiteral("key must start with a field name (a letter or '_', then letters, digits or '_') at position %1")
                         .arg(i));
     }
     path.m_segments.append(first);

@@ -27,7 +27,14 @@ struct Limits
     int failedJoinsBeforeBackoff = 5;           // per (address, meet)
     qint64 backoffBaseMs = 1000;                // first block; doubles per further failure
     qint64 backoffMaxMs = 5 * 60 * 1000;
-    int pullChunkEntries = 1000;                // entries per UPDATE_RELAY answering a pull
+    int relayChunkEntries = 1000;               // entries per UPDATE_RELAY (live or pull)
+    qint64 relayChunkBytes = 1024 * 1024;       // a relay chunk closes once it passes this size
+    int ackChunkEntries = 5000;                 // acks per UPDATE_ACK
+    int maxSessionsPerMeet = 2000;              // oldest-issued sessions are dropped beyond this
+    int maxMeetsCreatedPerAddressPerHour = 20;
+    qint64 heartbeatIntervalMs = 30'000;        // server pings every client this often
+    qint64 idleTimeoutMs = 90'000;              // a client silent this long (no pong either) is closed
+    qint64 maxOutgoingBytes = 64LL * 1024 * 1024; // unsent bytes a client may leave unread before it is closed
     qint64 maxSafeInteger = 9007199254740991LL; // 2^53 - 1: seq numbers must survive JavaScript
 };
 

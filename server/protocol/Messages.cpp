@@ -180,8 +180,8 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
         JoinMeetRequest req;
         req.meetId = r.string(QStringLiteral("meetId"));
         // The specification spells the field "Password" once; accept both, prefer the documented one.
-        const bool hasLower = obj.contains(QStringLiteral("password"));
-        req.password = r.string(hasLower ? QStringLiteral("password") : QStringLiteral("Password"));
+        const bool useAlias = !obj.contains(QStringLiteral("password")) && obj.contains(QStringLiteral("Password"));
+        req.password = r.string(useAlias ? QStringLiteral("Password") : QStringLiteral("password"));
         req.locationName = r.string(QStringLiteral("locationName"));
         req.clientId = r.string(QStringLiteral("clientId"));
         const QString role = r.string(QStringLiteral("role"), false);
@@ -296,10 +296,15 @@ QByteArray limitExceeded(const QString& limitName, qint64 max, const QString& er
                    {QStringLiteral("errMsg"), errMsg}});
 }
 
-QByteArray storageError(const QString& errMsg)
+QByteArray storageError(const QString& errMsg, const QList<qint64>& localSeqNums)
 {
+    QJsonArray seqs;
+    for (qint64 n : localSeqNums) {
+        seqs.append(n);
+    }
     return encode({{QStringLiteral("msgType"), MsgType::StorageError},
                    {QStringLiteral("errMsg"), errMsg},
+                   {QStringLiteral("localSeqNums"), seqs},
                    {QStringLiteral("retryable"), true}});
 }
 

@@ -112,7 +112,7 @@ QByteArray malformed(const QString& errMsg);
 QByteArray unknownType(const QString& msgType);
 QByteArray invalidSession(const QString& sessionToken, const QString& reason);
 QByteArray limitExceeded(const QString& limitName, qint64 max, const QString& errMsg);
-QByteArray storageError(const QString& errMsg);
+QByteArray storageError(const QString& errMsg, const QList<qint64>& localSeqNums);
 QByteArray createRejected(const QString& reason, qint64 retryAfterMs = 0);
 QByteArray joinRejected(const QString& reason, qint64 retryAfterMs = 0);
 } // namespace Reply

@@ -45,10 +45,6 @@ std::optional<Meet::Rejection> Meet::validate(const UpdateRequest& u, const Sess
         return Rejection{u.localSeqNum, QStringLiteral("READ_ONLY_SESSION"),
                          QStringLiteral("this is a display-only session; it cannot update the meet")};
     }
-    if (m_broken) {
-        return Rejection{u.localSeqNum, QStringLiteral("STORAGE_FAILED"),
-                         QStringLiteral("the server cannot write this meet's journal; ask the director")};
-    }
     QString why;
     KeyPath::Problem problem = KeyPath::Problem::None;
     if (!KeyPath::parse(u.key, m_limits.maxKeyLength, m_limits.maxKeyDepth, &why, &problem)) {
@@ -76,16 +72,38 @@ Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, co
     for (const UpdateRequest& u : updates) {
         const auto seen = known.constFind(u.localSeqNum);
         if (seen != known.constEnd()) {
+            const JournalEntry& first = m_entries[*seen - 1];
+            if (first.key != u.key || first.value != u.value) {
+                // Not a resend: two browsers share a clientId, or a client reset its counter.
+                // Acking it would silently drop the update, so say so.
+                result.rejections.append(
+                    Rejection{u.localSeqNum, QStringLiteral("LOCAL_SEQ_REUSED"),
+                              QStringLiteral("localSeqNum %1 of this clientId was already used for a different "
+                                             "update (serverSeqNum %2); each browser needs its own clientId")
+                                  .arg(u.localSeqNum)
+                                  .arg(*seen)});
+                continue;
+            }
             // A resend: same answer as the first time, never a second application.
             if (*seen <= m_durableSeq) {
                 result.immediateAcks.append(Ack{u.localSeqNum, *seen});
             } else {
-                m_waiters[*seen].append(Waiter{connectionId, u.localSeqNum});
+                QList<Waiter>& waiting = m_waiters[*seen];
+                const bool already = std::any_of(waiting.cbegin(), waiting.cend(), [&](const Waiter& w) {
+                    return w.connectionId == connectionId && w.localSeqNum == u.localSeqNum;
+                });
+                if (!already) {
+                    waiting.append(Waiter{connectionId, u.localSeqNum});
+                }
             }
             continue;
         }
         if (auto rejection = validate(u, session)) {
             result.rejections.append(*rejection);
+            continue;
+        }
+        if (m_broken) {
+            result.notStored.append(u.localSeqNum);
             continue;
         }
         JournalEntry e;
@@ -174,12 +192,10 @@ void Meet::rollBackUnflushed(const QString& error)
     // Nothing after m_durableSeq was acked or relayed, so it can be forgotten: the clients still
     // hold those updates as pending and resend them. The file is cut back to its durable length
     // so a partly written batch cannot reappear on restart with numbers we hand out again.
-    QList<quint64> connections;
+    QHash<quint64, QList<qint64>> unacked;
     for (auto it = m_waiters.cbegin(); it != m_waiters.cend(); ++it) {
         for (const Waiter& w : *it) {
-            if (!connections.contains(w.connectionId)) {
-                connections.append(w.connectionId);
-            }
+            unacked[w.connectionId].append(w.localSeqNum);
         }
     }
     m_waiters.clear();
@@ -211,7 +227,7 @@ void Meet::rollBackUnflushed(const QString& error)
                 m_broken = true;
             }
         });
-    Q_EMIT commitFailed(connections, error);
+    Q_EMIT commitFailed(unacked, error);
 }
 
 QList<JournalEntry> Meet::durableEntriesAfter(qint64 after, int max) const
@@ -223,9 +239,9 @@ QList<JournalEntry> Meet::durableEntriesAfter(qint64 after, int max) const
     return m_entries.mid(after, count);
 }
 
-void Meet::persistSessions(std::function<void(bool ok, const QString& error)> done)
+QList<QByteArray> Meet::persistSessions(std::function<void(bool ok, const QString& error)> done)
 {
-    m_sessions.pruneExpired();
+    const QList<QByteArray> dropped = m_sessions.pruneExpired();
     const QByteArray content = QJsonDocument(m_sessions.toJson()).toJson(QJsonDocument::Indented);
     const QString path = sessionsPath(m_directory);
     auto outcome = std::make_shared<std::pair<bool, QString>>(false, QString());
@@ -240,6 +256,7 @@ void Meet::persistSessions(std::function<void(bool ok, const QString& error)> do
                 done(outcome->first, outcome->second);
             }
         });
+    return dropped;
 }
 
 } // namespace oll

@@ -50,6 +50,7 @@ public:
     {
         QList<Ack> immediateAcks;     // resends of updates already durable
         QList<Rejection> rejections;  // updates that will never be applied
+        QList<qint64> notStored;      // localSeqNums refused for now: the journal is unusable; resend later
     };
 
     Meet(MeetConfig config, QString directory, std::unique_ptr<JournalDevice> journal,
@@ -74,7 +75,8 @@ public:
     bool isStorageBroken() const { return m_broken; }
 
     /// Writes sessions.json atomically on the meet's executor, then calls `done` on this thread.
-    void persistSessions(std::function<void(bool ok, const QString& error)> done);
+    /// Expired sessions are dropped first; their token hashes are returned so indexes can forget them.
+    QList<QByteArray> persistSessions(std::function<void(bool ok, const QString& error)> done);
     /// True when no flush or file write is queued or running.
     bool isIdle() const { return m_executor->isIdle() && m_unflushed.isEmpty() && !m_flushInFlight; }
     SerialExecutor* executor() const { return m_executor; }
@@ -87,8 +89,8 @@ Q_SIGNALS:
     /// A flush succeeded: `entries` are durable, in serverSeqNum order. `acks` holds, per
     /// connection, the updates it sent (or re-sent) among them.
     void committed(const QList<oll::JournalEntry>& entries, const QHash<quint64, QList<oll::Meet::Ack>>& acks);
-    /// A flush failed: nothing of it is acked; these connections should resend later.
-    void commitFailed(const QList<quint64>& connections, const QString& error);
+    /// A flush failed: nothing of it is acked; per connection, the localSeqNums to resend later.
+    void commitFailed(const QHash<quint64, QList<qint64>>& unacked, const QString& error);
 
 private:
     struct Waiter

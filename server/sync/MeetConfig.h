@@ -3,6 +3,7 @@
 #include "auth/PasswordHasher.h"
 #include "protocol/Messages.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 #include <optional>

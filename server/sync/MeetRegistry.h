@@ -52,6 +52,7 @@ public:
     void createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done);
 
     void indexSession(const QByteArray& tokenHash, const QString& meetId) { m_tokenIndex.insert(tokenHash, meetId); }
+    void unindexSession(const QByteArray& tokenHash) { m_tokenIndex.remove(tokenHash); }
     /// The meet a token hash belongs to, or nullptr.
     Meet* meetForToken(const QByteArray& tokenHash) const;
 

@@ -175,7 +175,8 @@ private Q_SLOTS:
         QCOMPARE(fx.journal().count('\n'), 1);
     }
 
-    /// If even the cut-back fails, the meet refuses further updates rather than risk reusing numbers.
+    /// If even the cut-back fails, the meet stops accepting updates rather than risk reusing
+    /// numbers - but tells clients to keep them (retryable), never that they are rejected for good.
     void unrecoverableJournalStopsAcceptingUpdates()
     {
         Fixture fx;
@@ -183,12 +184,17 @@ private Q_SLOTS:
         fx.faults->failSyncAt = fx.faults->syncs.load() + 1;
         fx.faults->failTruncate = true;
         fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("meet.name"), QStringLiteral("x"), 1, 0}});
-        fx.desk->expect(QStringLiteral("STORAGE_ERROR"));
+        const QJsonObject first = fx.desk->expect(QStringLiteral("STORAGE_ERROR"));
+        QCOMPARE(first.value(QStringLiteral("localSeqNums")).toArray(), QJsonArray{1});
         QTRY_VERIFY(fx.meet()->isStorageBroken());
-        fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("meet.name"), QStringLiteral("y"), 2, 0}});
-        const QJsonObject rej = fx.desk->expect(QStringLiteral("UPDATE_REJECTED"));
-        QCOMPARE(rej.value(QStringLiteral("updatesRejected")).toArray().at(0).toObject().value(QStringLiteral("code")).toString(),
-                 QStringLiteral("STORAGE_FAILED"));
+
+        fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("meet.name"), QStringLiteral("y"), 2, 0},
+                                              {QStringLiteral("meet.city"), QStringLiteral("z"), 3, 0}});
+        const QJsonObject err = fx.desk->expect(QStringLiteral("STORAGE_ERROR"));
+        QVERIFY(err.value(QStringLiteral("retryable")).toBool());
+        QCOMPARE(err.value(QStringLiteral("localSeqNums")).toArray(), (QJsonArray{2, 3}));
+        QVERIFY(fx.desk->pending(QStringLiteral("UPDATE_REJECTED")).isEmpty());
+        QCOMPARE(fx.meet()->headSeq(), 0);
         QCOMPARE(fx.server->server().health().value(QStringLiteral("status")).toString(), QStringLiteral("degraded"));
     }
 

@@ -192,7 +192,7 @@ private Q_SLOTS:
     void pullReplaysTailInChunks()
     {
         Limits limits;
-        limits.pullChunkEntries = 10;
+        limits.relayChunkEntries = 10;
         InProcessServer server({}, limits);
         QVERIFY2(server.start(), qPrintable(server.startError()));
         TestClient a(server.url());

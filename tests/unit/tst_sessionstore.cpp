@@ -231,11 +231,11 @@ private Q_SLOTS:
         const auto old = store.issue(QStringLiteral("c1"), QStringLiteral("L"), Role::Update);
         clock.advanceMs(kDayMs);
         const auto young = store.issue(QStringLiteral("c2"), QStringLiteral("L"), Role::Update);
-        QCOMPARE(store.pruneExpired(), 0);
+        QCOMPARE(store.pruneExpired().size(), 0);
         clock.setMs(old.session.expiresMs - 1);
-        QCOMPARE(store.pruneExpired(), 0);
+        QCOMPARE(store.pruneExpired().size(), 0);
         clock.setMs(old.session.expiresMs);
-        QCOMPARE(store.pruneExpired(), 1);
+        QCOMPARE(store.pruneExpired().size(), 1);
         QCOMPARE(store.size(), 1);
         QCOMPARE(store.check(old.session.tokenHash), SessionStore::Status::Unknown);
         QCOMPARE(store.check(young.session.tokenHash), SessionStore::Status::Valid);
