@@ -9,7 +9,7 @@ SerialExecutor::SerialExecutor(QThreadPool* pool, QObject* parent) : QObject(par
 SerialExecutor::~SerialExecutor()
 {
     std::unique_lock<std::mutex> lock(m_mutex);
-    m_finished.wait(lock, [this] { return !m_workerActive; });
+    m_finished.wait(lock, [this] { return m_workersActive == 0; });
 }
 
 void SerialExecutor::post(std::function<void()> work, std::function<void()> done)
@@ -32,7 +32,7 @@ void SerialExecutor::startNext()
     m_queue.pop_front();
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        m_workerActive = true;
+        ++m_workersActive;
     }
     auto done = std::move(job.done);
     m_pool->start([this, work = std::move(job.work), done = std::move(done)]() mutable {
@@ -49,7 +49,7 @@ void SerialExecutor::startNext()
             },
             Qt::QueuedConnection);
         std::lock_guard<std::mutex> lock(m_mutex);
-        m_workerActive = false;
+        --m_workersActive;
         m_finished.notify_all();
     });
 }

@@ -45,7 +45,9 @@ private:
 
     std::mutex m_mutex;
     std::condition_variable m_finished;
-    bool m_workerActive = false;
+    // Pool threads still inside a job's lambda. A count, not a flag: job N's thread may still be
+    // finishing after job N+1 has started on another thread.
+    int m_workersActive = 0;
 };
 
 } // namespace oll
