@@ -18,8 +18,25 @@
 #include <QTcpServer>
 #include <QTimer>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 namespace oll {
 namespace {
+
+/// Accepts with TCP_NODELAY. Display clients only receive, so without it each small relay waits
+/// for the previous one's delayed ACK (Nagle): measured 27 ms at p50 instead of ~2 ms.
+class LowDelayTcpServer final : public QTcpServer
+{
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        const int one = 1;
+        ::setsockopt(static_cast<int>(descriptor), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        QTcpServer::incomingConnection(descriptor);
+    }
+};
 
 Clock* pickClock(Clock* given, std::unique_ptr<Clock>& owned)
 {
@@ -127,7 +144,7 @@ bool LiveServer::start(QString* error)
     });
     connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, this, &LiveServer::acceptWebSockets);
 
-    m_tcp = new QTcpServer();
+    m_tcp = new LowDelayTcpServer();
     if (!m_tcp->listen(m_options.bindAddress, m_options.port)) {
         const QString why = m_tcp->errorString();
         delete m_tcp;
@@ -435,12 +452,15 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
         c->send(Reply::joinRejected(QStringLiteral("invalid meet ID or password")));
         return;
     }
-    // One password check at a time per (address, meet): otherwise a burst of guesses would all be
-    // checked before the first failure is counted.
+    // Checks still running count against the failure budget, so a burst of guesses cannot all be
+    // checked before the first failure is counted - while several screens on one machine may
+    // still join at the same moment. Once a back-off has passed, one attempt at a time.
     const QString pairKey = addr + u'|' + *meetId;
-    if (m_joinsInFlight.contains(pairKey)) {
-        c->send(Reply::joinRejected(QStringLiteral("a join for this meet from your address is already being checked; "
-                                                   "wait for its answer")));
+    const int inFlight = m_joinsInFlight.value(pairKey);
+    if (inFlight > 0 && m_throttle.failures(addr, *meetId) + inFlight >= m_options.limits.failedJoinsBeforeBackoff) {
+        c->send(Reply::joinRejected(QStringLiteral("too many joins for this meet from your address are being checked; "
+                                                   "wait for their answers"),
+                                    1000));
         return;
     }
     const Meet* meet = m_registry->find(*meetId);
@@ -455,11 +475,13 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
                                         *ok = PasswordHasher::verify(password, stored) && exists;
                                     },
                                     this, [this, id, addr, req, mid, ok, pairKey] {
-                                        m_joinsInFlight.remove(pairKey);
+                                        if (--m_joinsInFlight[pairKey] <= 0) {
+                                            m_joinsInFlight.remove(pairKey);
+                                        }
                                         finishJoin(id, addr, req, mid, *ok);
                                     });
     if (queued) {
-        m_joinsInFlight.insert(pairKey);
+        m_joinsInFlight[pairKey] += 1;
     } else {
         c->send(Reply::joinRejected(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
     }

@@ -124,7 +124,7 @@ private:
     LoginThrottle m_throttle;
     MessageParser m_parser;
     PasswordHash m_decoyHash; // verified against when a meet ID is unknown, so timing reveals nothing
-    QSet<QString> m_joinsInFlight; // "address|meetId": one password check at a time per pair
+    QHash<QString, int> m_joinsInFlight; // "address|meetId" -> password checks running for the pair
     RateWindow m_createWindow;     // meets created per address per hour
     QTimer m_heartbeat;
 

@@ -240,30 +240,57 @@ private Q_SLOTS:
         QVERIFY(probe.expect(QStringLiteral("UPDATE_RELAY")).value(QStringLiteral("final")).toBool());
     }
 
-    /// A second join for the same meet from the same address waits for the first one's answer.
-    void oneJoinInFlightPerAddressAndMeet()
+    /// Joins being checked count against the failure budget: a burst of guesses cannot all be
+    /// checked before the first failure is counted, yet several screens may join at once.
+    void joinsInFlightCountAgainstTheBudget()
     {
-        InProcessServer server;
+        ManualClock clock;
+        ServerServices services;
+        services.clock = &clock;
+        Limits limits;
+        limits.failedJoinsBeforeBackoff = 3;
+        InProcessServer server(services, limits);
         QVERIFY(server.start());
         TestClient desk(server.url());
         QVERIFY(desk.open());
         desk.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("desk"));
+
+        // Three screens on one machine join at the same moment: all three are checked.
+        std::vector<std::unique_ptr<TestClient>> screens;
+        for (int i = 0; i < 3; ++i) {
+            screens.push_back(std::make_unique<TestClient>(server.url()));
+            QVERIFY(screens.back()->open());
+        }
+        auto join = [&](TestClient& c, const QString& pw, int i) {
+            c.send({{QStringLiteral("msgType"), QStringLiteral("JOIN_MEET")},
+                    {QStringLiteral("meetId"), desk.meetId},
+                    {QStringLiteral("password"), pw},
+                    {QStringLiteral("locationName"), QStringLiteral("Desk")},
+                    {QStringLiteral("clientId"), QStringLiteral("s%1").arg(i)},
+                    {QStringLiteral("role"), QStringLiteral("display")}});
+        };
+        for (int i = 0; i < 3; ++i) {
+            join(*screens[i], kPassword, i);
+        }
+        for (auto& s : screens) {
+            s->expect(QStringLiteral("MEET_JOINED"));
+        }
+
+        // Five guesses in one burst: only as many as the budget allows are checked.
         TestClient guesser(server.url());
         QVERIFY(guesser.open());
-        // Both frames leave in one write and are handled before the first password check returns.
-        for (const QString& pw : {QStringLiteral("wrong guess 1"), QStringLiteral("wrong guess 2")}) {
-            guesser.send({{QStringLiteral("msgType"), QStringLiteral("JOIN_MEET")},
-                          {QStringLiteral("meetId"), desk.meetId},
-                          {QStringLiteral("password"), pw},
-                          {QStringLiteral("locationName"), QStringLiteral("Desk")},
-                          {QStringLiteral("clientId"), QStringLiteral("g")}});
+        for (int i = 0; i < 5; ++i) {
+            join(guesser, QStringLiteral("wrong guess %1").arg(i), 10 + i);
         }
-        const QJsonObject firstAnswer = guesser.expect(QStringLiteral("JOIN_REJECTED"));
-        const QJsonObject secondAnswer = guesser.expect(QStringLiteral("JOIN_REJECTED"));
-        QStringList reasons{firstAnswer.value(QStringLiteral("reason")).toString(), secondAnswer.value(QStringLiteral("reason")).toString()};
-        QVERIFY2(reasons.filter(QStringLiteral("already being checked")).size() == 1, qPrintable(reasons.join(u'|')));
-        QVERIFY2(reasons.filter(QStringLiteral("invalid meet ID or password")).size() == 1, qPrintable(reasons.join(u'|')));
-        // Once answered, the next attempt is checked normally.
+        QStringList reasons;
+        for (int i = 0; i < 5; ++i) {
+            reasons.append(guesser.expect(QStringLiteral("JOIN_REJECTED")).value(QStringLiteral("reason")).toString());
+        }
+        QCOMPARE(reasons.filter(QStringLiteral("invalid meet ID or password")).size(), 3);
+        QCOMPARE(reasons.filter(QStringLiteral("being checked")).size(), 2);
+        // The three failures now block the pair; after the back-off the right password works.
+        QVERIFY(guesser.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("g")).contains(QStringLiteral("retryAfterMs")));
+        clock.advanceMs(limits.backoffBaseMs);
         QCOMPARE(guesser.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("g")).value(QStringLiteral("msgType")).toString(),
                  QStringLiteral("MEET_JOINED"));
     }
