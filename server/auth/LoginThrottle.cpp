@@ -10,13 +10,13 @@ qint64 LoginThrottle::retryAfterMs(const QString& address, const QString& meetId
     if (it == m_records.constEnd()) {
         return 0;
     }
-    return qMax<qint64>(0, it->blockedUntilMs - m_clock.nowMs());
+    return qMax<qint64>(0, it->blockedUntilMs - m_clock.steadyMs());
 }
 
 void LoginThrottle::recordFailure(const QString& address, const QString& meetId)
 {
     Record& r = m_records[keyOf(address, meetId)];
-    const qint64 now = m_clock.nowMs();
+    const qint64 now = m_clock.steadyMs();
     // A pair that stayed quiet for longer than the longest block starts over.
     if (r.lastFailureMs != 0 && now - r.lastFailureMs > m_maxMs) {
         r = Record{};
@@ -45,7 +45,7 @@ int LoginThrottle::failures(const QString& address, const QString& meetId) const
 
 void LoginThrottle::prune()
 {
-    const qint64 now = m_clock.nowMs();
+    const qint64 now = m_clock.steadyMs();
     for (auto it = m_records.begin(); it != m_records.end();) {
         if (now - it->lastFailureMs > m_maxMs && now >= it->blockedUntilMs) {
             it = m_records.erase(it);

@@ -155,7 +155,7 @@ bool LiveServer::start(QString* error)
                         .arg(why));
     }
     m_http.bind(m_tcp);
-    m_startedMs = m_clock->nowMs();
+    m_startedMs = m_clock->steadyMs();
     m_heartbeat.start(static_cast<int>(m_options.limits.heartbeatIntervalMs));
     m_diag->write(QStringLiteral("start"), QStringLiteral("listening on %1:%2")
                                                .arg(m_tcp->serverAddress().toString())
@@ -222,7 +222,7 @@ QJsonObject LiveServer::health() const
             {QStringLiteral("damagedMeets"), damaged},
             {QStringLiteral("meetsWithStorageErrors"), broken},
             {QStringLiteral("connections"), connectionCount()},
-            {QStringLiteral("uptimeSeconds"), static_cast<double>((m_clock->nowMs() - m_startedMs) / 1000)}};
+            {QStringLiteral("uptimeSeconds"), static_cast<double>((m_clock->steadyMs() - m_startedMs) / 1000)}};
 }
 
 void LiveServer::acceptWebSockets()
@@ -237,7 +237,7 @@ void LiveServer::acceptWebSockets()
         ws->setMaxAllowedIncomingMessageSize(static_cast<quint64>(lim.maxMessageBytes));
         ws->setMaxAllowedIncomingFrameSize(static_cast<quint64>(lim.maxFrameBytes));
         const quint64 id = m_nextConnectionId++;
-        auto c = std::make_unique<ClientConnection>(id, std::move(ws), lim.maxOutgoingBytes, m_clock->nowMs());
+        auto c = std::make_unique<ClientConnection>(id, std::move(ws), lim.maxOutgoingBytes, m_clock->steadyMs());
         const QString addr = c->peerAddress();
 
         QString refusal;
@@ -264,11 +264,12 @@ void LiveServer::acceptWebSockets()
         }
         connect(c.get(), &ClientConnection::textReceived, this, &LiveServer::onText);
         connect(c.get(), &ClientConnection::binaryReceived, this, [this](ClientConnection* conn) {
+            conn->touch(m_clock->steadyMs());
             conn->send(Reply::malformed(QStringLiteral("binary frames are not supported; send JSON text frames")));
         });
         connect(c.get(), &ClientConnection::closed, this, &LiveServer::onClosed);
         connect(c.get(), &ClientConnection::pongReceived, this,
-                [this](ClientConnection* conn) { conn->touch(m_clock->nowMs()); });
+                [this](ClientConnection* conn) { conn->touch(m_clock->steadyMs()); });
         // A frame over the size limit makes Qt close the socket with 1009 (message too big).
         m_connectionsPerAddress[addr] += 1;
         m_connections.emplace(id, std::move(c));
@@ -315,7 +316,7 @@ LiveServer::RelayItem LiveServer::relayItem(const JournalEntry& e)
 
 void LiveServer::heartbeat()
 {
-    const qint64 now = m_clock->nowMs();
+    const qint64 now = m_clock->steadyMs();
     std::vector<ClientConnection*> idle;
     for (const auto& [id, c] : m_connections) {
         if (now - c->lastSeenMs() > m_options.limits.idleTimeoutMs) {
@@ -332,7 +333,7 @@ void LiveServer::heartbeat()
 
 void LiveServer::onText(ClientConnection* c, const QByteArray& utf8)
 {
-    c->touch(m_clock->nowMs());
+    c->touch(m_clock->steadyMs());
     auto parsed = m_parser.parse(utf8);
     if (const auto* err = std::get_if<ParseError>(&parsed)) {
         switch (err->kind) {
@@ -358,9 +359,9 @@ void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
         c->send(Reply::createRejected(invalid));
         return;
     }
-    if (!m_createWindow.tryRecord(c->peerAddress(), m_clock->nowMs())) {
-        const qint64 wait = m_createWindow.retryAfterMs(c->peerAddress(), m_clock->nowMs());
-        c->send(Reply::createRejected(QStringLiteral("this address has created %1 meets in the last hour; try again later")
+    if (!m_createWindow.tryRecord(c->peerAddress(), m_clock->steadyMs())) {
+        const qint64 wait = m_createWindow.retryAfterMs(c->peerAddress(), m_clock->steadyMs());
+        c->send(Reply::createRejected(QStringLiteral("this address has asked to create %1 meets in the last hour; try again later")
                                           .arg(m_options.limits.maxMeetsCreatedPerAddressPerHour),
                                       wait));
         return;
@@ -564,8 +565,21 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
 
 void LiveServer::forgetSessions(const QList<QByteArray>& tokenHashes)
 {
+    if (tokenHashes.isEmpty()) {
+        return;
+    }
+    const QSet<QByteArray> gone(tokenHashes.cbegin(), tokenHashes.cend());
     for (const QByteArray& h : tokenHashes) {
         m_registry->unindexSession(h);
+    }
+    // Sockets still bound to a dropped session stop receiving relays, and are told why.
+    for (const auto& [id, c] : m_connections) {
+        const auto& b = c->binding();
+        if (b && gone.contains(b->session.tokenHash)) {
+            c->send(Reply::invalidSession(QString(), QStringLiteral("session ended; join the meet again")));
+            m_boundByMeet[b->meetId].remove(id);
+            c->unbind();
+        }
     }
 }
 

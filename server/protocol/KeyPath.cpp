@@ -100,9 +100,12 @@ std::optional<KeyPath> KeyPath::parse(const QString& text, int maxLength, int ma
             } else {
                 seg.kind = Segment::Kind::Index;
             }
+            const qsizetype numberStart = i;
             if (!readNumber(&seg.number)) {
-                return fail(QStringLiteral("expected a non-negative integer without leading zeros at position %1")
-                                .arg(i));
+                const bool digits = i > numberStart && text[numberStart] != u'0';
+                return fail(digits ? QStringLiteral("integer at position %1 is larger than 9007199254740991").arg(numberStart)
+                                   : QStringLiteral("expected a non-negative integer without leading zeros at position %1")
+                                         .arg(numberStart));
             }
             if (i >= n || text[i] != u']') {
                 return fail(QStringLiteral("expected ']' at position %1").arg(i));

@@ -28,7 +28,7 @@ struct Limits
     qint64 backoffBaseMs = 1000;                // first block; doubles per further failure
     qint64 backoffMaxMs = 5 * 60 * 1000;
     int relayChunkEntries = 1000;               // entries per UPDATE_RELAY (live or pull)
-    qint64 relayChunkBytes = 1024 * 1024;       // a relay chunk closes once it passes this size
+    qint64 relayChunkBytes = 1024 * 1024;       // a relay chunk closes once its (estimated) size reaches this
     int ackChunkEntries = 5000;                 // acks per UPDATE_ACK
     int maxSessionsPerMeet = 2000;              // oldest-issued sessions are dropped beyond this
     int maxMeetsCreatedPerAddressPerHour = 20;

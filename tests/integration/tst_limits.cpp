@@ -232,6 +232,8 @@ private Q_SLOTS:
             tokens.append(j.token);
         }
         QCOMPARE(server.server().registry().find(first.meetId)->sessions().size(), 3);
+        // The creator's socket was bound to the dropped session: it is told at once and unbound.
+        QVERIFY(first.expect(QStringLiteral("INVALID_SESSION")).value(QStringLiteral("reason")).toString().contains(QStringLiteral("ended")));
         TestClient probe(server.url());
         QVERIFY(probe.open());
         probe.send(pullMessage(oldest, 0));

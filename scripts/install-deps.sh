@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building (and, with --test, testing) OpenLifter Live needs on Debian 12.
+# Run as root. Every package is explained in README.md, "Dependencies".
+set -euo pipefail
+
+build_pkgs=(cmake ninja-build g++ pkg-config
+            qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libssl-dev)
+test_pkgs=(clang libclang-rt-14-dev)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+    want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

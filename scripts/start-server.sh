@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up, builds and starts the OpenLifter Live server on this machine (Debian 12, as root).
+# Extra arguments go to the server, e.g.: scripts/start-server.sh --port 9000 --data-dir /srv/meets
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOLL_BUILD_TESTS=OFF >/dev/null
+cmake --build build-release -j"$(nproc)" --target openlifter-live-server
+
+echo "Starting the server. Browsers on the venue network connect to ws://<this machine's address>:8420/live"
+echo "(check it with: curl http://localhost:8420/health). Stop it with Ctrl-C; acknowledged data is on disk."
+exec ./build-release/app/openlifter-live-server "$@"

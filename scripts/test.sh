@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: the normal build's ctest suite, the same suite built with
+# AddressSanitizer + UndefinedBehaviorSanitizer, and a short libFuzzer run of every fuzz target.
+# Debian 12, as root. FUZZ_SECONDS (default 30) sets each fuzzer's run time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+log=$(mktemp -d)
+
+bash scripts/install-deps.sh --test
+
+echo "== build (RelWithDebInfo, warnings are errors)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOLL_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+echo "== tests"
+ctest --test-dir build -j"$jobs" --output-on-failure | tee "$log/plain.txt"
+
+echo "== build with ASan + UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOLL_SANITIZERS=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+echo "== tests under ASan + UBSan"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 | tee "$log/asan.txt"
+
+echo "== fuzzing"
+FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/run-fuzz.sh | tee "$log/fuzz.txt"
+
+# ctest exits non-zero on any failure (set -e and pipefail stop us there), so reaching this
+# line means everything passed; count what ran.
+count() { grep -oE 'tests failed out of [0-9]+' "$1" | grep -oE '[0-9]+$'; }
+fuzzers=$(grep -cE '^fuzz_[a-z]+: .*, OK$' "$log/fuzz.txt" || true)
+total=$(( $(count "$log/plain.txt") + $(count "$log/asan.txt") + fuzzers ))
+echo "all: ${total} passed, 0 failed"
