@@ -124,17 +124,7 @@ bool SessionStore::loadJson(const QJsonObject& obj)
 
 bool SessionStore::isWellFormedToken(const QString& token)
 {
-    if (token.size() != 43) {
-        return false;
-    }
-    for (QChar c : token) {
-        const bool ok = (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9')
-            || c == u'-' || c == u'_';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return token.size() == 43 && isBase64UrlText(token);
 }
 
 QByteArray SessionStore::hashToken(const QString& token)

@@ -357,19 +357,17 @@ QString displayMeetId(const QString& meetId)
     return meetId.mid(0, 3) + u' ' + meetId.mid(3, 3) + u' ' + meetId.mid(6, 3);
 }
 
+bool isBase64UrlText(const QString& text)
+{
+    return std::all_of(text.cbegin(), text.cend(), [](QChar c) {
+        return (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9') || c == u'-'
+            || c == u'_';
+    });
+}
+
 bool isValidClientId(const QString& clientId, int maxLength)
 {
-    if (clientId.isEmpty() || clientId.size() > maxLength) {
-        return false;
-    }
-    for (QChar c : clientId) {
-        const bool ok = (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9')
-            || c == u'-' || c == u'_';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return !clientId.isEmpty() && clientId.size() <= maxLength && isBase64UrlText(clientId);
 }
 
 QString validateLocationName(const QString& name, const Limits& limits)

@@ -122,6 +122,9 @@ std::optional<QString> normalizeMeetId(const QString& typed);
 /// "123456789" -> "123 456 789".
 QString displayMeetId(const QString& meetId);
 bool isValidClientId(const QString& clientId, int maxLength);
+/// True if every character is in the base64url alphabet (A-Z a-z 0-9 - _): session tokens and
+/// client IDs.
+bool isBase64UrlText(const QString& text);
 /// Empty if valid, else the reason for CREATE_REJECTED.
 QString validateCreate(const CreateMeetRequest& req, const Limits& limits);
 /// Reason a location name is unacceptable, or empty.

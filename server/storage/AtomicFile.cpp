@@ -1,5 +1,7 @@
 #include "storage/AtomicFile.h"
 
+#include "util/PosixIo.h"
+
 #include <QFile>
 #include <QFileInfo>
 
@@ -34,21 +36,11 @@ bool AtomicFile::write(const QString& path, const QByteArray& content, QString* 
         setError(error, errnoText(QStringLiteral("cannot create"), tmp));
         return false;
     }
-    const char* p = content.constData();
-    qint64 left = content.size();
-    while (left > 0) {
-        const ssize_t n = ::write(fd, p, static_cast<size_t>(left));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            setError(error, errnoText(QStringLiteral("cannot write"), tmp));
-            ::close(fd);
-            ::unlink(tmpName.constData());
-            return false;
-        }
-        p += n;
-        left -= n;
+    if (!writeFully(fd, content)) {
+        setError(error, errnoText(QStringLiteral("cannot write"), tmp));
+        ::close(fd);
+        ::unlink(tmpName.constData());
+        return false;
     }
     if (::fdatasync(fd) != 0) {
         setError(error, errnoText(QStringLiteral("cannot flush"), tmp));

@@ -1,5 +1,7 @@
 #include "storage/JournalDevice.h"
 
+#include "util/PosixIo.h"
+
 #include <QFile>
 
 #include <cerrno>
@@ -43,26 +45,11 @@ bool PosixJournalDevice::fail(const QString& what)
 
 bool PosixJournalDevice::append(const QByteArray& bytes)
 {
-    const char* p = bytes.constData();
-    qint64 left = bytes.size();
-    while (left > 0) {
-        const ssize_t n = ::write(m_fd, p, static_cast<size_t>(left));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            // Whatever part did reach the file is cut off again by the caller's truncate().
-            struct stat st{};
-            if (::fstat(m_fd, &st) == 0) {
-                m_size = st.st_size;
-            }
-            return fail(QStringLiteral("cannot append to"));
-        }
-        p += n;
-        left -= n;
-        m_size += n;
-    }
-    return true;
+    qint64 written = 0;
+    const bool ok = writeFully(m_fd, bytes, &written);
+    // On failure, whatever part did reach the file is cut off again by the caller's truncate().
+    m_size += written;
+    return ok || fail(QStringLiteral("cannot append to"));
 }
 
 bool PosixJournalDevice::sync()

@@ -95,7 +95,7 @@ QString msgType(const QJsonObject& o)
 
 QJsonObject fixtureState()
 {
-    QFile f(QStringLiteral(OLL_FIXTURES_DIR "/meets/midmeet-kg.openlifter"));
+    QFile f(QStringLiteral(OLL_TEST_DATA_DIR "/meets/midmeet-kg.openlifter"));
     if (!f.open(QIODevice::ReadOnly)) {
         return {};
     }

@@ -49,11 +49,16 @@ bool TestClient::waitForDisconnect(int timeoutMs)
 
 std::optional<QJsonObject> TestClient::next(const QString& msgType, int timeoutMs)
 {
+    return takeFirstOf({msgType}, timeoutMs);
+}
+
+std::optional<QJsonObject> TestClient::takeFirstOf(const QStringList& types, int timeoutMs)
+{
     std::optional<QJsonObject> found;
     (void)QTest::qWaitFor(
         [&] {
             for (qsizetype i = 0; i < m_received.size(); ++i) {
-                if (!m_taken[i] && m_received[i].value(QStringLiteral("msgType")).toString() == msgType) {
+                if (!m_taken[i] && types.contains(m_received[i].value(QStringLiteral("msgType")).toString())) {
                     m_taken[i] = true;
                     found = m_received[i];
                     return true;
@@ -82,20 +87,7 @@ QJsonObject TestClient::expect(const QString& msgType, int timeoutMs)
 
 QJsonObject TestClient::expectOneOf(const QStringList& types, int timeoutMs)
 {
-    QJsonObject found;
-    (void)QTest::qWaitFor(
-        [&] {
-            for (qsizetype i = 0; i < m_received.size(); ++i) {
-                if (!m_taken[i] && types.contains(m_received[i].value(QStringLiteral("msgType")).toString())) {
-                    m_taken[i] = true;
-                    found = m_received[i];
-                    return true;
-                }
-            }
-            return false;
-        },
-        timeoutMs);
-    return found;
+    return takeFirstOf(types, timeoutMs).value_or(QJsonObject());
 }
 
 QList<QJsonObject> TestClient::pending(const QString& msgType) const

@@ -49,6 +49,7 @@ public:
 
 private:
     QJsonObject expectOneOf(const QStringList& types, int timeoutMs);
+    std::optional<QJsonObject> takeFirstOf(const QStringList& types, int timeoutMs);
 
     QUrl m_url;
     QWebSocket m_socket;
