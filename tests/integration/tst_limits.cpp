@@ -373,29 +373,21 @@ private Q_SLOTS:
         stuck.sendText(QJsonDocument(pullMessage(screen.token, 0)).toJson(QJsonDocument::Compact));
         QTRY_COMPARE(server.server().connectionCount(), 3);
 
+        // Each update is sent only after the healthy display has received the previous one, so it
+        // never has a backlog, whatever the machine's load; the stuck reader's backlog only grows.
         const QString big(100 * 1024, u'w');
         int sent = 0;
-        // Keep publishing until the server gives up on the stuck reader (bounded, in case it never does).
-        const bool closed = QTest::qWaitFor(
-            [&] {
-                if (sent < 400) {
-                    ++sent;
-                    desk.sendUpdates(desk.token, {{QStringLiteral("meet.bigNote"), QStringLiteral("%1%2").arg(big).arg(sent), sent, 0}});
-                }
-                return server.server().connectionCount() == 2;
-            },
-            30000);
-        QVERIFY2(closed, "the stuck reader was never closed");
-        // The healthy display still receives everything that was committed.
-        QTRY_COMPARE(server.server().registry().find(desk.meetId)->durableSeq(), sent);
-        int got = 0;
-        QTRY_VERIFY([&] {
-            got = 0;
-            for (const QJsonObject& m : screen.received()) {
-                got += static_cast<int>(m.value(QStringLiteral("updatesRelayed")).toArray().size());
-            }
-            return got == sent;
-        }());
+        while (server.server().connectionCount() == 3 && sent < 400) {
+            ++sent;
+            desk.sendUpdates(desk.token, {{QStringLiteral("meet.bigNote"), QStringLiteral("%1%2").arg(big).arg(sent), sent, 0}});
+            const auto relay = screen.next(QStringLiteral("UPDATE_RELAY"), 10000);
+            QVERIFY2(relay.has_value(), qPrintable(QStringLiteral("the healthy display missed update %1").arg(sent)));
+        }
+        QTRY_COMPARE(server.server().connectionCount(), 2);
+        QVERIFY2(sent < 400, "the stuck reader was never closed");
+        // (The stuck client itself cannot notice: the close frame waits behind what it never read.
+        // The server has dropped it and its buffers.)
+        QVERIFY(screen.isConnected());
     }
 };
 
