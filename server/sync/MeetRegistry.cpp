@@ -100,6 +100,12 @@ void MeetRegistry::loadMeet(const QString& meetId)
         damaged(err);
         return;
     }
+    // Lines a crashed process wrote but never fdatasync'ed can still be in the page cache: flush
+    // them before they are treated as durable (acked to resends, relayed, pulled).
+    if (!device->sync()) {
+        damaged(QStringLiteral("cannot flush journal: %1").arg(device->errorString()));
+        return;
+    }
     if (replay.tornTailBytes > 0) {
         // An unfinished write from a crash: it was never flushed, so never acknowledged.
         if (!device->truncate(replay.validBytes)) {
