@@ -1,5 +1,7 @@
 #include "net/ClientConnection.h"
 
+#include <QTimer>
+
 namespace oll {
 
 ClientConnection::ClientConnection(quint64 id, std::unique_ptr<QWebSocket> socket, qint64 maxOutgoingBytes,
@@ -18,6 +20,7 @@ ClientConnection::ClientConnection(quint64 id, std::unique_ptr<QWebSocket> socke
             [this](const QByteArray&) { Q_EMIT binaryReceived(this); });
     connect(m_socket.get(), &QWebSocket::disconnected, this, [this] { Q_EMIT closed(this); });
     connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64, const QByteArray&) { Q_EMIT pongReceived(this); });
+    connect(m_socket.get(), &QWebSocket::bytesWritten, this, [this](qint64) { Q_EMIT drained(this); });
 }
 
 ClientConnection::~ClientConnection()
@@ -28,24 +31,26 @@ ClientConnection::~ClientConnection()
 
 void ClientConnection::send(const QByteArray& json)
 {
-    if (m_socket->state() != QAbstractSocket::ConnectedState) {
+    if (m_closing || m_socket->state() != QAbstractSocket::ConnectedState) {
+        return;
+    }
+    if (m_socket->bytesToWrite() > m_maxOutgoingBytes) {
+        close(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("client is not reading its messages"));
         return;
     }
     m_socket->sendTextMessage(QString::fromUtf8(json));
 }
 
-bool ClientConnection::closeIfBacklogged()
-{
-    if (m_socket->bytesToWrite() <= m_maxOutgoingBytes) {
-        return false;
-    }
-    m_socket->close(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("client is not reading its messages"));
-    return true;
-}
-
 void ClientConnection::close(QWebSocketProtocol::CloseCode code, const QString& reason)
 {
+    if (m_closing) {
+        return;
+    }
+    m_closing = true;
+    pullCursor.reset();
     m_socket->close(code, reason);
+    // A peer that never reads never completes the close handshake: do not hold its buffers for ever.
+    QTimer::singleShot(5000, this, [this] { m_socket->abort(); });
 }
 
 } // namespace oll

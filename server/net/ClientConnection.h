@@ -32,11 +32,17 @@ public:
     QString peerAddress() const { return m_peerAddress; }
     QWebSocket* socket() const { return m_socket.get(); }
 
+    /// Sends a text frame. A client that has left more than maxOutgoingBytes unread is closed
+    /// (1008) instead, and aborted if it still has not gone 5 s later: a peer that sends but never
+    /// reads cannot grow the server's memory without bound.
     void send(const QByteArray& json);
-    /// Closes (1008) a client that left more than maxOutgoingBytes of earlier messages unread, so a
-    /// stalled reader cannot grow the server's memory without bound. Called before each burst of
-    /// messages, so a burst itself never counts against a client that keeps reading.
-    bool closeIfBacklogged();
+    /// Bytes queued for this client and not yet handed to the network.
+    qint64 backlog() const { return m_socket->bytesToWrite(); }
+    /// True once the server has started closing this client; its further frames are ignored.
+    bool isClosing() const { return m_closing; }
+
+    /// An unfinished answer to CLIENT_PULL: the next entries to send start after this seq.
+    std::optional<qint64> pullCursor;
     /// Time of the last frame or pong from the client (for the idle timeout).
     qint64 lastSeenMs() const { return m_lastSeenMs; }
     void touch(qint64 nowMs) { m_lastSeenMs = nowMs; }
@@ -51,6 +57,8 @@ Q_SIGNALS:
     void binaryReceived(oll::ClientConnection* connection);
     void closed(oll::ClientConnection* connection);
     void pongReceived(oll::ClientConnection* connection);
+    /// Some queued bytes reached the network (continue a paced pull answer).
+    void drained(oll::ClientConnection* connection);
 
 private:
     quint64 m_id;
@@ -58,6 +66,7 @@ private:
     QString m_peerAddress;
     qint64 m_maxOutgoingBytes;
     qint64 m_lastSeenMs;
+    bool m_closing = false;
     std::optional<Binding> m_binding;
 };
 

@@ -82,8 +82,10 @@ LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* 
     , m_clock(pickClock(services.clock, m_ownedClock))
     , m_random(pickRandom(services.random, m_ownedRandom))
     , m_journalFactory(services.journalFactory ? services.journalFactory : JournalDeviceFactory(&PosixJournalDevice::open))
-    , m_throttle(*m_clock, m_options.limits.failedJoinsBeforeBackoff, m_options.limits.backoffBaseMs,
-                 m_options.limits.backoffMaxMs)
+    , m_throttle(*m_clock, LoginThrottle::Budget{m_options.limits.failedJoinsBeforeBackoff,
+                                                 m_options.limits.failedJoinsPerAddressBeforeBackoff,
+                                                 m_options.limits.backoffBaseMs, m_options.limits.backoffMaxMs,
+                                                 m_options.limits.maxThrottleRecords})
     , m_parser(m_options.limits)
     , m_createWindow(m_options.limits.maxMeetsCreatedPerAddressPerHour, 60LL * 60 * 1000)
 {
@@ -169,18 +171,9 @@ void LiveServer::shutdown(int timeoutMs)
     if (m_tcp) {
         m_tcp->close();
     }
-    // close() may emit disconnected synchronously, which erases from m_connections: iterate a copy.
-    std::vector<quint64> ids;
-    for (const auto& entry : m_connections) {
-        ids.push_back(entry.first);
-    }
-    for (quint64 id : ids) {
-        if (auto* c = connection(id)) {
-            c->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
-        }
-    }
+    // Let queued flushes finish first, so their acks still reach connected clients and nothing
+    // accepted is left half-written; then say goodbye.
     if (m_registry && !m_registry->isIdle()) {
-        // Let queued flushes finish so nothing accepted is left half-written.
         QEventLoop loop;
         QTimer poll;
         QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
@@ -191,6 +184,16 @@ void LiveServer::shutdown(int timeoutMs)
         QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
         poll.start(5);
         loop.exec();
+    }
+    // close() may emit disconnected synchronously, which erases from m_connections: iterate a copy.
+    std::vector<quint64> ids;
+    for (const auto& entry : m_connections) {
+        ids.push_back(entry.first);
+    }
+    for (quint64 id : ids) {
+        if (auto* c = connection(id)) {
+            c->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
+        }
     }
     if (m_diag) {
         m_diag->write(QStringLiteral("stop"), QStringLiteral("server stopped"));
@@ -270,6 +273,11 @@ void LiveServer::acceptWebSockets()
         connect(c.get(), &ClientConnection::closed, this, &LiveServer::onClosed);
         connect(c.get(), &ClientConnection::pongReceived, this,
                 [this](ClientConnection* conn) { conn->touch(m_clock->steadyMs()); });
+        connect(c.get(), &ClientConnection::drained, this, [this](ClientConnection* conn) {
+            if (conn->pullCursor) {
+                continuePull(conn);
+            }
+        });
         // A frame over the size limit makes Qt close the socket with 1009 (message too big).
         m_connectionsPerAddress[addr] += 1;
         m_connections.emplace(id, std::move(c));
@@ -316,6 +324,7 @@ LiveServer::RelayItem LiveServer::relayItem(const JournalEntry& e)
 
 void LiveServer::heartbeat()
 {
+    m_throttle.prune();
     const qint64 now = m_clock->steadyMs();
     std::vector<ClientConnection*> idle;
     for (const auto& [id, c] : m_connections) {
@@ -349,7 +358,21 @@ void LiveServer::onText(ClientConnection* c, const QByteArray& utf8)
         }
         return;
     }
-    std::visit([this, c](const auto& request) { handle(c, request); }, std::get<Request>(parsed));
+    guarded(c, [&] { std::visit([this, c](const auto& request) { handle(c, request); }, std::get<Request>(parsed)); });
+}
+
+template<typename F>
+void LiveServer::guarded(ClientConnection* c, F&& handler)
+{
+    try {
+        handler();
+    } catch (const std::exception& e) {
+        // Only the CSPRNG throws here; a weak token is worse than a refused request.
+        m_diag->write(QStringLiteral("error"), QStringLiteral("request failed: %1").arg(QString::fromLocal8Bit(e.what())));
+        if (c) {
+            c->send(Reply::malformed(QStringLiteral("the server could not process this message; try again")));
+        }
+    }
 }
 
 void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
@@ -359,11 +382,15 @@ void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
         c->send(Reply::createRejected(invalid));
         return;
     }
-    if (!m_createWindow.tryRecord(c->peerAddress(), m_clock->steadyMs())) {
-        const qint64 wait = m_createWindow.retryAfterMs(c->peerAddress(), m_clock->steadyMs());
-        c->send(Reply::createRejected(QStringLiteral("this address has asked to create %1 meets in the last hour; try again later")
+    const QString addr = c->peerAddress();
+    if (const qint64 wait = m_createWindow.retryAfterMs(addr, m_clock->steadyMs()); wait > 0) {
+        c->send(Reply::createRejected(QStringLiteral("this address has created %1 meets in the last hour; try again later")
                                           .arg(m_options.limits.maxMeetsCreatedPerAddressPerHour),
                                       wait));
+        return;
+    }
+    if (m_authPerAddress.value(addr) >= m_options.limits.maxPendingAuthPerAddress) {
+        c->send(Reply::createRejected(QStringLiteral("this address already has logins being checked; try again shortly"), 1000));
         return;
     }
     // The salt is drawn here, on the event-loop thread, so the random source needs no locking.
@@ -381,18 +408,33 @@ void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
                 *failed = true;
             }
         },
-        c,
-        [this, id, req, hash, failed] {
+        this,
+        [this, id, req, hash, failed, addr] {
+            releaseAuthSlot(addr);
+            if (!connection(id)) {
+                return; // the creator left while hashing: a meet nobody knows the ID of is not made
+            }
             if (*failed) {
                 if (auto* conn = connection(id)) {
                     conn->send(Reply::createRejected(QStringLiteral("the server could not hash the password")));
                 }
                 return;
             }
-            finishCreate(id, req, *hash);
+            guarded(connection(id), [&] { finishCreate(id, req, *hash); });
         });
     if (!queued) {
         c->send(Reply::createRejected(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
+        return;
+    }
+    m_authPerAddress[addr] += 1;
+    // Counted once accepted, so refusals for being busy do not use up the hourly allowance.
+    m_createWindow.tryRecord(addr, m_clock->steadyMs());
+}
+
+void LiveServer::releaseAuthSlot(const QString& address)
+{
+    if (--m_authPerAddress[address] <= 0) {
+        m_authPerAddress.remove(address);
     }
 }
 
@@ -404,10 +446,11 @@ void LiveServer::finishCreate(quint64 connectionId, CreateMeetRequest req, Passw
     config.password = std::move(hash);
     config.createdMs = m_clock->nowMs();
     const QString meetId = config.meetId;
-    m_registry->createMeet(std::move(config), [this, connectionId, req, meetId](Meet* meet, const QString& error) {
+    m_registry->createMeet(std::move(config), [this, connectionId, req, meetId](Meet* meet, const QString& /*error: logged by the registry*/) {
         if (!meet) {
             if (auto* conn = connection(connectionId)) {
-                conn->send(Reply::createRejected(QStringLiteral("the server could not store the meet: %1").arg(error)));
+                // The detail (paths, errno) goes to diag.log only.
+                conn->send(Reply::createRejected(QStringLiteral("the server could not store the meet; tell the meet director")));
             }
             return;
         }
@@ -464,6 +507,12 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
                                     1000));
         return;
     }
+    if (m_authPerAddress.value(addr) >= m_options.limits.maxPendingAuthPerAddress) {
+        // One address cannot fill the shared queue of password checks and lock everyone else out.
+        c->send(Reply::joinRejected(QStringLiteral("this address already has logins being checked; try again shortly"),
+                                    1000));
+        return;
+    }
     const Meet* meet = m_registry->find(*meetId);
     // Unknown meets are checked against a decoy hash so the answer takes as long as for a real one.
     const PasswordHash stored = meet ? meet->config().password : m_decoyHash;
@@ -476,13 +525,15 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
                                         *ok = PasswordHasher::verify(password, stored) && exists;
                                     },
                                     this, [this, id, addr, req, mid, ok, pairKey] {
+                                        releaseAuthSlot(addr);
                                         if (--m_joinsInFlight[pairKey] <= 0) {
                                             m_joinsInFlight.remove(pairKey);
                                         }
-                                        finishJoin(id, addr, req, mid, *ok);
+                                        guarded(connection(id), [&] { finishJoin(id, addr, req, mid, *ok); });
                                     });
     if (queued) {
         m_joinsInFlight[pairKey] += 1;
+        m_authPerAddress[addr] += 1;
     } else {
         c->send(Reply::joinRejected(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
     }
@@ -609,6 +660,9 @@ void LiveServer::bind(ClientConnection* c, Meet* meet, const Session& session)
 {
     if (const auto& old = c->binding()) {
         m_boundByMeet[old->meetId].remove(c->id());
+        if (old->meetId != meet->meetId()) {
+            c->pullCursor.reset();
+        }
     }
     c->bind(meet->meetId(), session);
     m_boundByMeet[meet->meetId()].insert(c->id());
@@ -647,18 +701,52 @@ void LiveServer::handle(ClientConnection* c, const ClientPullRequest& req)
     if (!auth) {
         return;
     }
-    Meet* meet = auth->meet;
-    const qint64 head = meet->durableSeq();
+    const qint64 head = auth->meet->durableSeq();
     if (req.lastServerSeq > head) {
         // The client has seen updates this server no longer has: it lost state.
+        c->pullCursor.reset();
         c->send(Reply::encode({{QStringLiteral("msgType"), MsgType::ServerPull}, {QStringLiteral("lastServerSeq"), head}}));
         return;
     }
-    QList<RelayItem> entries;
-    for (const JournalEntry& e : meet->durableEntriesAfter(req.lastServerSeq, static_cast<int>(head - req.lastServerSeq))) {
-        entries.append(relayItem(e));
+    // A new pull replaces an unfinished one; chunks already sent may overlap (entries carry seqs).
+    c->pullCursor = req.lastServerSeq;
+    continuePull(c);
+}
+
+void LiveServer::continuePull(ClientConnection* c)
+{
+    const Limits& lim = m_options.limits;
+    while (c->pullCursor && !c->isClosing() && c->backlog() < lim.relayChunkBytes) {
+        Meet* meet = c->binding() ? m_registry->find(c->binding()->meetId) : nullptr;
+        if (!meet) {
+            c->pullCursor.reset();
+            return;
+        }
+        // The cursor runs up to the durable head as it is now: updates committed while a long
+        // answer is sent join it instead of being relayed out of order (onCommitted skips this
+        // socket until the final chunk).
+        const qint64 head = meet->durableSeq();
+        QList<RelayItem> chunk;
+        qint64 bytes = 0;
+        qint64 next = *c->pullCursor;
+        for (const JournalEntry& e : meet->durableEntriesAfter(next, lim.relayChunkEntries)) {
+            chunk.append(relayItem(e));
+            bytes += chunk.last().approxBytes;
+            ++next;
+            if (bytes >= lim.relayChunkBytes) {
+                break;
+            }
+        }
+        const bool final = next >= head;
+        for (const QByteArray& m : encodeRelays(chunk, head, true, final)) {
+            c->send(m);
+        }
+        if (final) {
+            c->pullCursor.reset();
+        } else {
+            c->pullCursor = next;
+        }
     }
-    sendRelays(c, entries, head, true);
 }
 
 void LiveServer::watchMeet(Meet* meet)
@@ -695,10 +783,11 @@ void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
     }
     const qint64 now = m_clock->nowMs();
     const QSet<quint64> bound = m_boundByMeet.value(meet->meetId());
+    std::optional<QList<QByteArray>> shared; // the whole batch, encoded once for everyone who gets it all
     for (quint64 id : bound) {
         ClientConnection* c = connection(id);
-        if (!c || !c->binding()) {
-            continue;
+        if (!c || !c->binding() || c->pullCursor) {
+            continue; // a socket still receiving a pull answer gets these entries from its cursor
         }
         if (c->binding()->session.expiresMs <= now) {
             // Say so once instead of going silent: a board left running learns it must join again.
@@ -709,7 +798,12 @@ void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
         }
         const auto own = acks.constFind(id);
         if (own == acks.constEnd()) {
-            sendRelays(c, relayed, head, false);
+            if (!shared) {
+                shared = encodeRelays(relayed, head, false, false);
+            }
+            for (const QByteArray& m : *shared) {
+                c->send(m);
+            }
             continue;
         }
         // Everything in the batch except what this connection sent itself (it gets acks for those).
@@ -723,8 +817,8 @@ void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
                 others.append(relayed[i]);
             }
         }
-        if (!others.isEmpty()) {
-            sendRelays(c, others, head, false);
+        for (const QByteArray& m : encodeRelays(others, head, false, false)) {
+            c->send(m);
         }
     }
     // Acks after relays: once a client has its acks, it holds everything up to `head`.
@@ -736,21 +830,19 @@ void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
     }
 }
 
-void LiveServer::sendRelays(ClientConnection* c, const QList<RelayItem>& entries, qint64 head, bool pull)
+QList<QByteArray> LiveServer::encodeRelays(const QList<RelayItem>& entries, qint64 head, bool pull, bool final) const
 {
-    if (c->closeIfBacklogged()) {
-        return;
-    }
     const Limits& lim = m_options.limits;
+    QList<QByteArray> out;
     auto flush = [&](const QJsonArray& chunk, bool last) {
         QJsonObject msg{{QStringLiteral("msgType"), MsgType::UpdateRelay},
                         {QStringLiteral("updatesRelayed"), chunk},
                         {QStringLiteral("headServerSeq"), head}};
         if (pull) {
             msg.insert(QStringLiteral("pull"), true);
-            msg.insert(QStringLiteral("final"), last);
+            msg.insert(QStringLiteral("final"), last && final);
         }
-        c->send(Reply::encode(msg));
+        out.append(Reply::encode(msg));
     };
     QJsonArray chunk;
     qint64 chunkBytes = 0;
@@ -767,13 +859,11 @@ void LiveServer::sendRelays(ClientConnection* c, const QList<RelayItem>& entries
     if (!chunk.isEmpty() || pull) {
         flush(chunk, true);
     }
+    return out;
 }
 
 void LiveServer::sendAcks(ClientConnection* c, const QList<Meet::Ack>& acks, qint64 head)
 {
-    if (c->closeIfBacklogged()) {
-        return;
-    }
     const int n = m_options.limits.ackChunkEntries;
     for (qsizetype i = 0; i < acks.size(); i += n) {
         c->send(ackMessage(acks.mid(i, n), head));

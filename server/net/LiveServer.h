@@ -104,10 +104,18 @@ private:
     void onCommitted(Meet* meet, const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks);
     /// Pings every client; closes those silent for longer than the idle timeout.
     void heartbeat();
-    /// Sends `entries` as UPDATE_RELAY messages within the chunk limits; `pull` marks a pull answer.
-    void sendRelays(ClientConnection* c, const QList<RelayItem>& entries, qint64 head, bool pull);
+    /// `entries` as UPDATE_RELAY messages within the chunk limits (`pull` marks a pull answer;
+    /// `final` applies to the last chunk).
+    QList<QByteArray> encodeRelays(const QList<RelayItem>& entries, qint64 head, bool pull, bool final) const;
+    /// Sends the next chunks of a pull answer while the client's backlog is low; resumes when it
+    /// drains. A long pull therefore never blocks the event loop or piles up in memory.
+    void continuePull(ClientConnection* c);
+    /// Runs a request handler, answering instead of crashing if it throws (e.g. the CSPRNG failed).
+    template<typename F>
+    void guarded(ClientConnection* c, F&& handler);
     void sendAcks(ClientConnection* c, const QList<Meet::Ack>& acks, qint64 head);
     void forgetSessions(const QList<QByteArray>& tokenHashes);
+    void releaseAuthSlot(const QString& address);
     ClientConnection* connection(quint64 id) const;
 
     ServerOptions m_options;
@@ -125,6 +133,7 @@ private:
     MessageParser m_parser;
     PasswordHash m_decoyHash; // verified against when a meet ID is unknown, so timing reveals nothing
     QHash<QString, int> m_joinsInFlight; // "address|meetId" -> password checks running for the pair
+    QHash<QString, int> m_authPerAddress; // address -> password checks queued or running
     RateWindow m_createWindow;     // meets created per address per hour
     QTimer m_heartbeat;
 

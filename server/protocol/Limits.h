@@ -24,7 +24,10 @@ struct Limits
     int maxClientIdLength = 64;
     int maxPendingAuth = 16;                    // password hashes queued or running at once
     int authConcurrency = 2;                    // password hashes running at once
+    int maxPendingAuthPerAddress = 4;           // of those, queued or running for one peer address
     int failedJoinsBeforeBackoff = 5;           // per (address, meet)
+    int failedJoinsPerAddressBeforeBackoff = 20; // per address, across all meets
+    int maxThrottleRecords = 50'000;            // failed-join records kept; the oldest go first
     qint64 backoffBaseMs = 1000;                // first block; doubles per further failure
     qint64 backoffMaxMs = 5 * 60 * 1000;
     int relayChunkEntries = 1000;               // entries per UPDATE_RELAY (live or pull)

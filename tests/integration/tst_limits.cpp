@@ -47,10 +47,15 @@ public:
         frame.append(char(0x81));
         if (payload.size() < 126) {
             frame.append(char(0x80 | payload.size()));
-        } else {
+        } else if (payload.size() < 65536) {
             frame.append(char(0x80 | 126));
             frame.append(char((payload.size() >> 8) & 0xff));
             frame.append(char(payload.size() & 0xff));
+        } else {
+            frame.append(char(0x80 | 127));
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                frame.append(char((quint64(payload.size()) >> shift) & 0xff));
+            }
         }
         const char mask[4] = {0x11, 0x22, 0x33, 0x44};
         frame.append(mask, 4);
@@ -388,6 +393,149 @@ private Q_SLOTS:
         // (The stuck client itself cannot notice: the close frame waits behind what it never read.
         // The server has dropped it and its buffers.)
         QVERIFY(screen.isConnected());
+    }
+
+    /// A peer that sends requests but never reads the answers is closed once its unread answers
+    /// pass the limit - not only relays count, every reply does.
+    void requestFloodWithoutReadingIsClosed()
+    {
+        Limits limits;
+        limits.maxOutgoingBytes = 256 * 1024;
+        InProcessServer server({}, limits);
+        QVERIFY(server.start());
+        TestClient desk(server.url());
+        TestClient screen(server.url());
+        QVERIFY(desk.open() && screen.open());
+        desk.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("desk"));
+        screen.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"), QStringLiteral("display"));
+
+        RawWebSocket flooder;
+        QVERIFY(flooder.open(server.server().port()));
+        flooder.socket().setReadBufferSize(1);
+        QTRY_COMPARE(server.server().connectionCount(), 3);
+        // 500 updates from a display session: 500 rejections (~65 KB) answer each ~40 KB message.
+        QJsonArray updates;
+        for (int i = 1; i <= 500; ++i) {
+            updates.append(QJsonObject{{QStringLiteral("updateKey"), QStringLiteral("meet.x")},
+                                       {QStringLiteral("updateValue"), i},
+                                       {QStringLiteral("localSeqNum"), i},
+                                       {QStringLiteral("afterServerSeqNum"), 0}});
+        }
+        const QByteArray message = QJsonDocument(QJsonObject{{QStringLiteral("msgType"), QStringLiteral("UPDATE_INIT")},
+                                                             {QStringLiteral("sessionToken"), screen.token},
+                                                             {QStringLiteral("updates"), updates}})
+                                       .toJson(QJsonDocument::Compact);
+        int sent = 0;
+        const bool closed = QTest::qWaitFor(
+            [&] {
+                if (sent < 2000) {
+                    ++sent;
+                    flooder.sendText(message);
+                }
+                return server.server().connectionCount() == 2;
+            },
+            60000);
+        QVERIFY2(closed, "the flooding peer was never closed");
+        // Everyone else is still served.
+        desk.sendUpdates(desk.token, {{QStringLiteral("meet.name"), QStringLiteral("still here"), 1, 0}});
+        desk.expect(QStringLiteral("UPDATE_ACK"));
+        screen.expect(QStringLiteral("UPDATE_RELAY"));
+    }
+
+    /// A long pull answer is paced by what the client reads: a stalled reader is neither closed
+    /// nor sent the whole log at once, and when it reads it gets every entry exactly once, with
+    /// updates committed meanwhile folded into the answer, then live relays.
+    void longPullIsPacedByTheReader()
+    {
+        Limits limits;
+        limits.maxOutgoingBytes = 256 * 1024;
+        limits.relayChunkBytes = 32 * 1024;
+        limits.relayChunkEntries = 100;
+        InProcessServer server({}, limits);
+        QVERIFY(server.start());
+        TestClient desk(server.url());
+        QVERIFY(desk.open());
+        desk.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("desk"));
+        const QString filler(2000, u'f');
+        const int n = 3000; // ~6 MB of log: far more than the kernel buffers plus the 256 KiB limit
+        for (int base = 0; base < n; base += 500) {
+            QList<std::tuple<QString, QJsonValue, qint64, qint64>> batch;
+            for (int i = base + 1; i <= base + 500; ++i) {
+                batch.append({QStringLiteral("registration.entries[id=%1].notes").arg(i), filler, i, 0});
+            }
+            desk.sendUpdates(desk.token, batch);
+        }
+        QTRY_COMPARE(server.server().registry().find(desk.meetId)->durableSeq(), n);
+
+        TestClient reader(server.url());
+        QVERIFY(reader.open());
+        reader.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("reader"), QStringLiteral("display"));
+        RawWebSocket stalled;
+        QVERIFY(stalled.open(server.server().port()));
+        stalled.socket().setReadBufferSize(1);
+        stalled.sendText(QJsonDocument(pullMessage(reader.token, 0)).toJson(QJsonDocument::Compact));
+        // Meanwhile the meet goes on; a second full pull by a reading client completes.
+        desk.sendUpdates(desk.token, {{QStringLiteral("meet.name"), QStringLiteral("during the pull"), n + 1, n}});
+        desk.expect(QStringLiteral("UPDATE_ACK"));
+        reader.pull(reader.token, 0);
+        int pulled = 0;
+        while (auto m = reader.next(QStringLiteral("UPDATE_RELAY"), 10000)) {
+            pulled += static_cast<int>(m->value(QStringLiteral("updatesRelayed")).toArray().size());
+            if (m->value(QStringLiteral("final")).toBool()) {
+                break;
+            }
+        }
+        QCOMPARE(pulled, n + 1);
+        QCOMPARE(server.server().connectionCount(), 3); // the stalled reader was not closed
+
+        // Now the stalled reader reads: one WebSocket stream, every seq once and in order.
+        stalled.socket().setReadBufferSize(0);
+        desk.sendUpdates(desk.token, {{QStringLiteral("meet.city"), QStringLiteral("after"), n + 2, n + 1}});
+        QByteArray stream;
+        QList<qint64> seqs;
+        bool sawFinal = false;
+        const bool done = QTest::qWaitFor(
+            [&] {
+                stream += stalled.socket().readAll();
+                // Unmasked server frames: parse as many complete ones as there are.
+                for (;;) {
+                    if (stream.size() < 2) {
+                        return false;
+                    }
+                    qsizetype header = 2;
+                    quint64 len = quint8(stream[1]) & 0x7f;
+                    if (len == 126) {
+                        if (stream.size() < 4) return false;
+                        len = (quint64(quint8(stream[2])) << 8) | quint8(stream[3]);
+                        header = 4;
+                    } else if (len == 127) {
+                        if (stream.size() < 10) return false;
+                        len = 0;
+                        for (int k = 0; k < 8; ++k) {
+                            len = (len << 8) | quint8(stream[2 + k]);
+                        }
+                        header = 10;
+                    }
+                    if (stream.size() < header + qsizetype(len)) {
+                        return false;
+                    }
+                    const QJsonObject m = QJsonDocument::fromJson(stream.mid(header, qsizetype(len))).object();
+                    stream.remove(0, header + qsizetype(len));
+                    for (const QJsonValue& v : m.value(QStringLiteral("updatesRelayed")).toArray()) {
+                        seqs.append(v.toObject().value(QStringLiteral("serverSeqNum")).toInteger());
+                    }
+                    sawFinal = sawFinal || m.value(QStringLiteral("final")).toBool();
+                    if (sawFinal && !seqs.isEmpty() && seqs.last() == n + 2) {
+                        return true;
+                    }
+                }
+            },
+            30000);
+        QVERIFY2(done, qPrintable(QStringLiteral("got %1 entries, final=%2").arg(seqs.size()).arg(sawFinal)));
+        QCOMPARE(seqs.size(), n + 2);
+        for (qsizetype i = 0; i < seqs.size(); ++i) {
+            QCOMPARE(seqs[i], i + 1);
+        }
     }
 };
 

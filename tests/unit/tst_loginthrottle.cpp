@@ -23,7 +23,7 @@ private Q_SLOTS:
     void belowThresholdNoBlock()
     {
         ManualClock clock;
-        LoginThrottle t(clock, kFree, kBase, kMax);
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
         QCOMPARE(t.retryAfterMs(kAddr, kMeet), qint64(0));
         for (int i = 1; i < kFree; ++i) {
             t.recordFailure(kAddr, kMeet);
@@ -37,7 +37,7 @@ private Q_SLOTS:
     void backoffDoublesAndCaps()
     {
         ManualClock clock;
-        LoginThrottle t(clock, kFree, kBase, kMax);
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
         for (int i = 1; i < kFree; ++i) {
             t.recordFailure(kAddr, kMeet);
         }
@@ -58,7 +58,7 @@ private Q_SLOTS:
     void blockCountsDown()
     {
         ManualClock clock;
-        LoginThrottle t(clock, kFree, kBase, kMax);
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
         for (int i = 0; i < kFree; ++i) {
             t.recordFailure(kAddr, kMeet);
         }
@@ -75,7 +75,7 @@ private Q_SLOTS:
     void failuresWhileBlocked()
     {
         ManualClock clock;
-        LoginThrottle t(clock, kFree, kBase, kMax);
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
         for (int i = 0; i < kFree + 3; ++i) {
             t.recordFailure(kAddr, kMeet);
         }
@@ -86,7 +86,7 @@ private Q_SLOTS:
     void successClears()
     {
         ManualClock clock;
-        LoginThrottle t(clock, kFree, kBase, kMax);
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
         for (int i = 0; i < kFree + 2; ++i) {
             t.recordFailure(kAddr, kMeet);
         }
@@ -94,7 +94,7 @@ private Q_SLOTS:
         t.recordSuccess(kAddr, kMeet);
         QCOMPARE(t.retryAfterMs(kAddr, kMeet), qint64(0));
         QCOMPARE(t.failures(kAddr, kMeet), 0);
-        QCOMPARE(t.size(), 0);
+        QCOMPARE(t.size(), 1); // the address-wide record stays: a success on one meet says nothing of others
         t.recordFailure(kAddr, kMeet);
         QCOMPARE(t.failures(kAddr, kMeet), 1);
         QCOMPARE(t.retryAfterMs(kAddr, kMeet), qint64(0));
@@ -104,7 +104,7 @@ private Q_SLOTS:
     void pairsIndependent()
     {
         ManualClock clock;
-        LoginThrottle t(clock, kFree, kBase, kMax);
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
         for (int i = 0; i < kFree + 4; ++i) {
             t.recordFailure(kAddr, kMeet);
         }
@@ -123,7 +123,7 @@ private Q_SLOTS:
     void quietPairStartsOver()
     {
         ManualClock clock;
-        LoginThrottle t(clock, kFree, kBase, kMax);
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
         for (int i = 0; i < kFree + 3; ++i) {
             t.recordFailure(kAddr, kMeet);
         }
@@ -140,19 +140,19 @@ private Q_SLOTS:
     void pruneForgetsIdle()
     {
         ManualClock clock;
-        LoginThrottle t(clock, kFree, kBase, kMax);
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
         t.recordFailure(QStringLiteral("old"), kMeet);
         for (int i = 0; i < kFree + 20; ++i) {
             t.recordFailure(QStringLiteral("blocked"), kMeet);
         }
         clock.advanceMs(kMax / 2);
         t.recordFailure(QStringLiteral("recent"), kMeet);
-        QCOMPARE(t.size(), 3);
+        QCOMPARE(t.size(), 6); // a pair record and an address record each
         t.prune();
-        QCOMPARE(t.size(), 3);
+        QCOMPARE(t.size(), 6);
         clock.advanceMs(kMax / 2 + 1); // "old" and "blocked" now idle for max + 1
         t.prune();
-        QCOMPARE(t.size(), 1);
+        QCOMPARE(t.size(), 2);
         QCOMPARE(t.failures(QStringLiteral("old"), kMeet), 0);
         QCOMPARE(t.failures(QStringLiteral("blocked"), kMeet), 0);
         QCOMPARE(t.failures(QStringLiteral("recent"), kMeet), 1);
@@ -165,7 +165,7 @@ private Q_SLOTS:
     void thresholdOne()
     {
         ManualClock clock;
-        LoginThrottle t(clock, 1, 500, 4000);
+        LoginThrottle t(clock, {1, 1000, 500, 4000, 50000});
         t.recordFailure(kAddr, kMeet);
         QCOMPARE(t.retryAfterMs(kAddr, kMeet), qint64(500));
         t.recordFailure(kAddr, kMeet);
@@ -174,6 +174,48 @@ private Q_SLOTS:
             t.recordFailure(kAddr, kMeet);
         }
         QCOMPARE(t.retryAfterMs(kAddr, kMeet), qint64(4000)); // capped, no shift overflow
+    }
+
+    /// One address cycling through meet IDs is stopped by the address-wide budget.
+    void addressBudgetAcrossMeets()
+    {
+        ManualClock clock;
+        LoginThrottle t(clock, {kFree, 8, kBase, kMax, 50000});
+        for (int i = 0; i < 8; ++i) {
+            t.recordFailure(kAddr, QStringLiteral("10000000%1").arg(i));
+        }
+        // Every pair is under its own budget, but the address as a whole is blocked - for any meet.
+        QCOMPARE(t.retryAfterMs(kAddr, QStringLiteral("999999999")), kBase);
+        QCOMPARE(t.retryAfterMs(QStringLiteral("192.0.2.99"), QStringLiteral("999999999")), qint64(0));
+        clock.advanceMs(kBase);
+        QCOMPARE(t.retryAfterMs(kAddr, QStringLiteral("999999999")), qint64(0));
+    }
+
+    /// The table never holds more than maxRecords: a flood of fresh failures evicts the oldest.
+    void recordsAreCapped()
+    {
+        ManualClock clock;
+        LoginThrottle t(clock, {kFree, 1'000'000, kBase, kMax, 1000});
+        for (int i = 0; i < 5000; ++i) {
+            clock.advanceMs(1);
+            t.recordFailure(QStringLiteral("198.51.100.%1").arg(i % 200), QStringLiteral("%1").arg(100000000 + i));
+            QVERIFY(t.size() <= 1001);
+        }
+        // The newest survive the evictions; the oldest are gone.
+        QCOMPARE(t.failures(QStringLiteral("198.51.100.%1").arg(4999 % 200), QStringLiteral("%1").arg(100000000 + 4999)), 1);
+        QCOMPARE(t.failures(QStringLiteral("198.51.100.0"), QStringLiteral("100000000")), 0);
+    }
+
+    /// A pair quiet for longer than max reports no failures (it would start over anyway).
+    void staleFailuresDoNotCount()
+    {
+        ManualClock clock;
+        LoginThrottle t(clock, {kFree, 1000, kBase, kMax, 50000});
+        t.recordFailure(kAddr, kMeet);
+        t.recordFailure(kAddr, kMeet);
+        QCOMPARE(t.failures(kAddr, kMeet), 2);
+        clock.advanceMs(kMax + 1);
+        QCOMPARE(t.failures(kAddr, kMeet), 0);
     }
 };
 
