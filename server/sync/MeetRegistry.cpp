@@ -9,9 +9,74 @@
 #include <QJsonObject>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <sys/stat.h>
 
 namespace oll {
+namespace {
+
+QString errnoText(const QString& what, const QString& path)
+{
+    return QStringLiteral("%1 %2: %3").arg(what, path, QString::fromLocal8Bit(std::strerror(errno)));
+}
+
+/// What the file half of a creation found, handed back to the registry's thread.
+struct CreateOutcome
+{
+    QString error;    // empty on success; else the reason handed to `done`
+    QString leftover; // a path of the attempt that could not be removed (diag only)
+};
+
+QString removeTree(const QString& path)
+{
+    return QDir(path).removeRecursively() ? QString() : path;
+}
+
+/// Takes back a meet directory that was renamed into place but never handed to anyone. It goes
+/// back to its staging name first, so a crash part-way leaves a leftover that load() removes,
+/// not a damaged meet.
+QString withdrawMeetDirectory(const QString& parent, const QString& dir, const QString& staging)
+{
+    if (::rename(QFile::encodeName(dir).constData(), QFile::encodeName(staging).constData()) != 0) {
+        return removeTree(dir);
+    }
+    AtomicFile::syncDirectory(parent);
+    return removeTree(staging);
+}
+
+/// Builds the meet's files in `staging`, then renames it to `dir`: only a complete meet ever
+/// appears under its ID, whatever point a crash or a failed write stops at.
+CreateOutcome buildMeetDirectory(const QString& parent, const QString& staging, const QString& dir,
+                                 const QByteArray& auth)
+{
+    CreateOutcome out;
+    const QByteArray stagingName = QFile::encodeName(staging);
+    if (::mkdir(stagingName.constData(), 0700) != 0) {
+        // Nothing was made; a directory that already has this name is not ours to remove.
+        out.error = errnoText(QStringLiteral("cannot create"), staging);
+        return out;
+    }
+    // The rename must not publish entries that are not yet durable.
+    if (!AtomicFile::write(Meet::authPath(staging), auth, &out.error)
+        || !AtomicFile::write(Meet::journalPath(staging), QByteArray(), &out.error)
+        || !AtomicFile::syncDirectory(staging, &out.error)) {
+        out.leftover = removeTree(staging);
+        return out;
+    }
+    if (::rename(stagingName.constData(), QFile::encodeName(dir).constData()) != 0) {
+        out.error = errnoText(QStringLiteral("cannot rename to"), dir);
+        out.leftover = removeTree(staging);
+        return out;
+    }
+    if (!AtomicFile::syncDirectory(parent, &out.error)) {
+        // The meet's name might not survive a crash: refuse rather than tell a client about it.
+        out.leftover = withdrawMeetDirectory(parent, dir, staging);
+    }
+    return out;
+}
+
+} // namespace
 
 MeetRegistry::MeetRegistry(QString dataDir, const Clock& clock, RandomSource& random,
                            JournalDeviceFactory journalFactory, const Limits& limits, DiagLog& diag,
@@ -53,6 +118,8 @@ bool MeetRegistry::load(QString* error)
             m_finished.insert(id);
         }
     }
+    removeInterruptedCreations();
+    // No QDir::Hidden: staging directories (".creating-*") are never listed as meets.
     const QStringList current = QDir(currentDir()).entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
     for (const QString& id : current) {
         if (normalizeMeetId(id) != id) {
@@ -66,6 +133,20 @@ bool MeetRegistry::load(QString* error)
                                              .arg(m_damaged.size())
                                              .arg(m_finished.size()));
     return true;
+}
+
+void MeetRegistry::removeInterruptedCreations()
+{
+    // A staging directory never held a session or an update, so nothing is lost. Symlinks are
+    // skipped so that removal never reaches outside current-meets.
+    const QStringList staging = QDir(currentDir()).entryList(
+        {QStringLiteral(".creating-*")}, QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot | QDir::NoSymLinks);
+    for (const QString& name : staging) {
+        const QString text = QDir(currentDir() + u'/' + name).removeRecursively()
+            ? QStringLiteral("cleaned up an interrupted meet creation: removed '%1' in current-meets")
+            : QStringLiteral("cannot remove '%1' in current-meets, left by an interrupted meet creation");
+        m_diag.write(QStringLiteral("load"), text.arg(name));
+    }
 }
 
 void MeetRegistry::loadMeet(const QString& meetId)
@@ -163,8 +244,11 @@ QString MeetRegistry::reserveMeetId()
 {
     for (;;) {
         const QString id = m_random.digits(9);
+        // Creations in flight are in m_reserved; the staging check is for a leftover load() could
+        // not remove.
         if (m_meets.count(id) == 0 && !m_finished.contains(id) && !m_damaged.contains(id) && !m_reserved.contains(id)
-            && !QFileInfo::exists(currentDir() + u'/' + id) && !QFileInfo::exists(finishedDir() + u'/' + id)) {
+            && !QFileInfo::exists(currentDir() + u'/' + id) && !QFileInfo::exists(finishedDir() + u'/' + id)
+            && !QFileInfo::exists(stagingDir(id))) {
             m_reserved.insert(id);
             return id;
         }
@@ -173,35 +257,42 @@ QString MeetRegistry::reserveMeetId()
 
 void MeetRegistry::createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done)
 {
-    const QString dir = currentDir() + u'/' + config.meetId;
-    const QByteArray auth = QJsonDocument(config.toJson()).toJson(QJsonDocument::Indented);
     const QString parent = currentDir();
-    auto outcome = std::make_shared<QString>();
+    const QString dir = parent + u'/' + config.meetId;
+    const QString staging = stagingDir(config.meetId);
+    const QByteArray auth = QJsonDocument(config.toJson()).toJson(QJsonDocument::Indented);
+    auto outcome = std::make_shared<CreateOutcome>();
+    // The ID stays reserved until every file of a failed attempt is gone.
+    auto fail = [this, meetId = config.meetId, outcome, done](const QString& err) {
+        m_reserved.remove(meetId);
+        if (!outcome->leftover.isEmpty()) {
+            m_diag.write(QStringLiteral("create"),
+                         QStringLiteral("meet %1: cannot remove %2").arg(meetId, outcome->leftover));
+        }
+        m_diag.write(QStringLiteral("create"), QStringLiteral("meet %1 not created: %2").arg(meetId, err));
+        done(nullptr, err);
+    };
     m_createExecutor->post(
-        [dir, auth, parent, outcome] {
-            if (::mkdir(QFile::encodeName(dir).constData(), 0700) != 0) {
-                *outcome = QStringLiteral("cannot create %1: %2").arg(dir, QString::fromLocal8Bit(std::strerror(errno)));
+        [parent, staging, dir, auth, outcome] { *outcome = buildMeetDirectory(parent, staging, dir, auth); },
+        [this, config = std::move(config), parent, staging, dir, outcome, fail, done] {
+            if (!outcome->error.isEmpty()) {
+                fail(outcome->error);
                 return;
             }
             QString err;
-            if (!AtomicFile::write(Meet::authPath(dir), auth, &err)
-                || !AtomicFile::write(Meet::journalPath(dir), QByteArray(), &err)
-                || !AtomicFile::syncDirectory(parent, &err)) {
-                *outcome = err;
-            }
-        },
-        [this, config = std::move(config), dir, outcome, done = std::move(done)] {
-            m_reserved.remove(config.meetId);
-            QString err = *outcome;
-            std::unique_ptr<JournalDevice> device;
-            if (err.isEmpty()) {
-                device = m_journalFactory(Meet::journalPath(dir), &err);
-            }
+            std::unique_ptr<JournalDevice> device = m_journalFactory(Meet::journalPath(dir), &err);
             if (!device) {
-                m_diag.write(QStringLiteral("create"), QStringLiteral("meet %1 not created: %2").arg(config.meetId, err));
-                done(nullptr, err);
+                if (err.isEmpty()) {
+                    err = QStringLiteral("cannot open the journal of meet %1").arg(config.meetId);
+                }
+                // Renamed into place but never handed to anyone: take it back (on the I/O pool)
+                // rather than leave a meet that no one knows the ID of.
+                m_createExecutor->post(
+                    [parent, staging, dir, outcome] { outcome->leftover = withdrawMeetDirectory(parent, dir, staging); },
+                    [fail, err] { fail(err); });
                 return;
             }
+            m_reserved.remove(config.meetId);
             Meet* meet = adopt(std::make_unique<Meet>(config, dir, std::move(device), QList<JournalEntry>{},
                                                       &m_ioPool, m_clock, m_random, m_limits));
             done(meet, QString());

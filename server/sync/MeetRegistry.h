@@ -24,7 +24,9 @@ class RandomSource;
 ///   DATA/current-meets/<meetId>/{updates.json.log, auth.json, sessions.json}
 ///   DATA/finished-meets/<meetId>/...
 /// Loads and replays them at start, creates new ones, hands out unique meet IDs and maps
-/// session token hashes to their meet.
+/// session token hashes to their meet. A meet under construction lives in the hidden
+/// DATA/current-meets/.creating-<meetId>/ until it is complete, so a crash or a failed write never
+/// leaves a half-made meet behind; load() deletes such leftovers.
 class MeetRegistry : public QObject
 {
     Q_OBJECT
@@ -33,8 +35,9 @@ public:
                  const Limits& limits, DiagLog& diag, QObject* parent = nullptr);
     ~MeetRegistry() override;
 
-    /// Creates the directory layout and loads every meet. False only if the data directory itself
-    /// is unusable; a damaged meet is listed in damagedMeets() and the rest still load.
+    /// Creates the directory layout, removes leftovers of interrupted creations and loads every
+    /// meet. False only if the data directory itself is unusable; a damaged meet is listed in
+    /// damagedMeets() and the rest still load.
     bool load(QString* error);
 
     Meet* find(const QString& meetId) const;
@@ -47,8 +50,9 @@ public:
     /// createMeet() finishes with it.
     QString reserveMeetId();
 
-    /// Creates the meet's directory, auth.json and an empty journal on the I/O pool, then
-    /// registers the meet and calls `done` with it (or nullptr and the reason).
+    /// Writes auth.json and an empty journal into a staging directory on the I/O pool, renames it
+    /// to the meet's directory, then registers the meet and calls `done` with it. On any failure
+    /// nothing of the attempt is left (best effort) and `done` gets nullptr and the reason.
     void createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done);
 
     void indexSession(const QByteArray& tokenHash, const QString& meetId) { m_tokenIndex.insert(tokenHash, meetId); }
@@ -60,11 +64,14 @@ public:
     QThreadPool* ioPool() { return &m_ioPool; }
     QString currentDir() const { return m_dataDir + QStringLiteral("/current-meets"); }
     QString finishedDir() const { return m_dataDir + QStringLiteral("/finished-meets"); }
+    /// Where createMeet() builds the meet before renaming it into place.
+    QString stagingDir(const QString& meetId) const { return currentDir() + QStringLiteral("/.creating-") + meetId; }
 
 Q_SIGNALS:
     void meetAdded(oll::Meet* meet);
 
 private:
+    void removeInterruptedCreations();
     void loadMeet(const QString& meetId);
     Meet* adopt(std::unique_ptr<Meet> meet);
 
