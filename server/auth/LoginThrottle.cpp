@@ -81,8 +81,15 @@ void LoginThrottle::prune()
     const size_t cut = times.size() / 4;
     std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(cut), times.end());
     const qint64 threshold = times[cut];
-    for (auto it = m_records.begin(); it != m_records.end();) {
-        it = it->lastFailureMs < threshold ? m_records.erase(it) : std::next(it);
+    // Count what goes, so that many records sharing one millisecond still free a quarter.
+    size_t erased = 0;
+    for (auto it = m_records.begin(); it != m_records.end() && erased < cut + 1;) {
+        if (it->lastFailureMs <= threshold) {
+            it = m_records.erase(it);
+            ++erased;
+        } else {
+            ++it;
+        }
     }
 }
 

@@ -342,6 +342,9 @@ void LiveServer::heartbeat()
 
 void LiveServer::onText(ClientConnection* c, const QByteArray& utf8)
 {
+    if (c->isClosing()) {
+        return; // closed by the server (e.g. not reading): nothing more is handled
+    }
     c->touch(m_clock->steadyMs());
     auto parsed = m_parser.parse(utf8);
     if (const auto* err = std::get_if<ParseError>(&parsed)) {
@@ -457,7 +460,9 @@ void LiveServer::finishCreate(quint64 connectionId, CreateMeetRequest req, Passw
         m_diag->write(QStringLiteral("create"), QStringLiteral("meet %1 created by location '%2' client %3 with %4 endpoint(s)")
                                                     .arg(meetId, req.thisLocationName, req.clientId)
                                                     .arg(req.endpoints.size()));
-        issueSession(connectionId, meet, req.clientId, req.thisLocationName, Role::Update, MsgType::MeetCreated);
+        guarded(connection(connectionId), [&] {
+            issueSession(connectionId, meet, req.clientId, req.thisLocationName, Role::Update, MsgType::MeetCreated);
+        });
     });
 }
 
@@ -477,7 +482,7 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
     const qint64 wait = m_throttle.retryAfterMs(addr, *meetId);
     if (wait > 0) {
         c->send(Reply::joinRejected(
-            QStringLiteral("too many failed attempts for this meet from your address; try again in %1 s")
+            QStringLiteral("too many failed attempts from your address; try again in %1 s")
                 .arg((wait + 999) / 1000),
             wait));
         return;
@@ -567,8 +572,6 @@ void LiveServer::finishJoin(quint64 connectionId, const QString& address, const 
                                         .arg(req.locationName.left(64), names.join(QStringLiteral(", ")))));
         return;
     }
-    m_diag->write(QStringLiteral("join"), QStringLiteral("meet %1 joined by location '%2' client %3 from %4 as %5")
-                                              .arg(meetId, req.locationName, req.clientId, address, roleName(req.role)));
     issueSession(connectionId, meet, req.clientId, req.locationName, req.role, MsgType::MeetJoined);
 }
 
@@ -595,6 +598,9 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
             }
             return;
         }
+        m_diag->write(QStringLiteral("session"), QStringLiteral("meet %1: session issued to location '%2' client %3 as %4")
+                                                     .arg(meet->meetId(), session.locationName, session.clientId,
+                                                          roleName(session.role)));
         if (!c) {
             return;
         }

@@ -61,7 +61,8 @@ public:
 
     /// Locks and loads the data directory, then listens. False with a reason on failure.
     bool start(QString* error);
-    /// Stops accepting, closes every client and waits (up to `timeoutMs`) for file work to end.
+    /// Stops accepting, waits (up to `timeoutMs`) for queued file work so its acks still go out,
+    /// then closes every client (1001).
     void shutdown(int timeoutMs = 10'000);
 
     quint16 port() const;

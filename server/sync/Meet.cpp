@@ -22,7 +22,7 @@ Meet::Meet(MeetConfig config, QString directory, std::unique_ptr<JournalDevice> 
     , m_entries(std::move(replayed))
     , m_deviceBroken(std::make_shared<std::atomic<bool>>(false))
 {
-    m_durableSeq = headSeq();
+    m_durableSeq = assignedSeq();
     m_durableBytes = m_journal->size();
     for (const JournalEntry& e : m_entries) {
         m_seqByClient[e.clientId].insert(e.localSeqNum, e.serverSeqNum);
@@ -34,8 +34,9 @@ Meet::Meet(MeetConfig config, QString directory, std::unique_ptr<JournalDevice> 
 
 Meet::~Meet()
 {
-    // The executor is a child and is destroyed after this body; make it finish its running job
-    // first, since that job holds a reference to the journal.
+    // The executor is a child and would otherwise outlive this object's members by a moment;
+    // destroying it first waits for a running flush and discards its completion while every
+    // member it could touch still exists.
     delete m_executor;
 }
 
@@ -107,7 +108,7 @@ Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, co
             continue;
         }
         JournalEntry e;
-        e.serverSeqNum = headSeq() + 1;
+        e.serverSeqNum = assignedSeq() + 1;
         e.key = u.key;
         e.value = u.value;
         e.location = session.locationName;
@@ -201,7 +202,7 @@ void Meet::rollBackUnflushed(const QString& error)
     m_waiters.clear();
     m_unflushed.clear();
     m_flushTimer.stop();
-    while (headSeq() > m_durableSeq) {
+    while (assignedSeq() > m_durableSeq) {
         const JournalEntry e = m_entries.takeLast();
         auto it = m_seqByClient.find(e.clientId);
         if (it != m_seqByClient.end()) {
@@ -230,9 +231,9 @@ void Meet::rollBackUnflushed(const QString& error)
     Q_EMIT commitFailed(unacked, error);
 }
 
-QList<JournalEntry> Meet::durableEntriesAfter(qint64 after, int max) const
+QList<JournalEntry> Meet::durableEntriesAfter(qint64 after, qint64 max) const
 {
-    if (after >= m_durableSeq) {
+    if (after < 0 || max <= 0 || after >= m_durableSeq) {
         return {};
     }
     const qint64 count = qMin<qint64>(max, m_durableSeq - after);

@@ -69,9 +69,12 @@ public:
     SubmitResult submit(quint64 connectionId, const Session& session, const QList<UpdateRequest>& updates);
 
     /// Durable entries with serverSeqNum > after, at most `max` of them.
-    QList<JournalEntry> durableEntriesAfter(qint64 after, int max) const;
-    qint64 headSeq() const { return static_cast<qint64>(m_entries.size()); }
+    QList<JournalEntry> durableEntriesAfter(qint64 after, qint64 max) const;
+    /// The head everyone may see: the last serverSeqNum whose flush succeeded.
     qint64 durableSeq() const { return m_durableSeq; }
+    /// The last serverSeqNum handed out, durable or not. Not for clients or views: entries past
+    /// durableSeq() may still be rolled back.
+    qint64 assignedSeq() const { return static_cast<qint64>(m_entries.size()); }
     bool isStorageBroken() const { return m_broken; }
 
     /// Writes sessions.json atomically on the meet's executor, then calls `done` on this thread.
@@ -79,7 +82,6 @@ public:
     QList<QByteArray> persistSessions(std::function<void(bool ok, const QString& error)> done);
     /// True when no flush or file write is queued or running.
     bool isIdle() const { return m_executor->isIdle() && m_unflushed.isEmpty() && !m_flushInFlight; }
-    SerialExecutor* executor() const { return m_executor; }
 
     static QString journalPath(const QString& dir) { return dir + QStringLiteral("/updates.json.log"); }
     static QString authPath(const QString& dir) { return dir + QStringLiteral("/auth.json"); }

@@ -210,7 +210,7 @@ void MeetRegistry::loadMeet(const QString& meetId)
     }
     meet->sessions().pruneExpired();
     m_diag.write(QStringLiteral("load"),
-                 QStringLiteral("meet %1: replayed %2 update(s)").arg(meetId).arg(meet->headSeq()));
+                 QStringLiteral("meet %1: replayed %2 update(s)").arg(meetId).arg(meet->assignedSeq()));
     adopt(std::move(meet));
 }
 

@@ -118,7 +118,7 @@ private Q_SLOTS:
             fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("registration.entries[id=%1].lot").arg(5300 + i), i, 2 + i, 0}});
             platform.sendUpdates(platform.token, {{QStringLiteral("registration.entries[id=%1].lot").arg(5400 + i), i, 1 + i, 0}});
         }
-        QTRY_COMPARE(fx.meet()->headSeq(), 61); // all sequenced, waiting behind the running flush
+        QTRY_COMPARE(fx.meet()->assignedSeq(), 61); // all sequenced, waiting behind the running flush
         QCOMPARE(fx.meet()->durableSeq(), 0);
         fx.faults->releaseSync.release();
 
@@ -147,7 +147,7 @@ private Q_SLOTS:
         const QJsonObject err = fx.desk->expect(QStringLiteral("STORAGE_ERROR"));
         QVERIFY(err.value(QStringLiteral("retryable")).toBool());
         QTRY_COMPARE(fx.journal(), durable); // truncated back to the last durable byte
-        QCOMPARE(fx.meet()->headSeq(), 1);
+        QCOMPARE(fx.meet()->assignedSeq(), 1);
         QVERIFY(fx.desk->pending(QStringLiteral("UPDATE_ACK")).isEmpty());
         // The display was never told about the failed update: its next message is its pull answer.
         fx.screen->pull(fx.screen->token, 1);
@@ -169,7 +169,7 @@ private Q_SLOTS:
         fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("meet.name"), QString(500, u'x'), 1, 0}});
         fx.desk->expect(QStringLiteral("STORAGE_ERROR"));
         QTRY_VERIFY(fx.journal().isEmpty());
-        QCOMPARE(fx.meet()->headSeq(), 0);
+        QCOMPARE(fx.meet()->assignedSeq(), 0);
         fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("meet.name"), QString(500, u'x'), 1, 0}});
         fx.desk->expect(QStringLiteral("UPDATE_ACK"));
         QCOMPARE(fx.journal().count('\n'), 1);
@@ -194,7 +194,7 @@ private Q_SLOTS:
         QVERIFY(err.value(QStringLiteral("retryable")).toBool());
         QCOMPARE(err.value(QStringLiteral("localSeqNums")).toArray(), (QJsonArray{2, 3}));
         QVERIFY(fx.desk->pending(QStringLiteral("UPDATE_REJECTED")).isEmpty());
-        QCOMPARE(fx.meet()->headSeq(), 0);
+        QCOMPARE(fx.meet()->assignedSeq(), 0);
         QCOMPARE(fx.server->server().health().value(QStringLiteral("status")).toString(), QStringLiteral("degraded"));
     }
 
