@@ -8,6 +8,7 @@ bash scripts/install-deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOLL_BUILD_TESTS=OFF >/dev/null
 cmake --build build-release -j"$(nproc)" --target openlifter-live-server
 
-echo "Starting the server. Browsers on the venue network connect to ws://<this machine's address>:8420/live"
-echo "(check it with: curl http://localhost:8420/health). Stop it with Ctrl-C; acknowledged data is on disk."
+echo "Starting the server. It prints the address and port it listens on (8420 unless --port says"
+echo "otherwise); check it with: curl http://localhost:PORT/health. Stop it with Ctrl-C: everything"
+echo "already acknowledged is on disk."
 exec ./build-release/app/openlifter-live-server "$@"

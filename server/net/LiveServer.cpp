@@ -117,7 +117,14 @@ bool LiveServer::start(QString* error)
     m_lock = std::make_unique<QLockFile>(m_options.dataDir + QStringLiteral("/server.lock"));
     m_lock->setStaleLockTime(0);
     if (!m_lock->tryLock(0)) {
-        return fail(QStringLiteral("data directory %1 is in use by another server").arg(m_options.dataDir));
+        if (m_lock->error() == QLockFile::LockFailedError) {
+            return fail(QStringLiteral("data directory %1 is in use by another server (or holds server.lock copied from "
+                                       "another computer: delete it only if no server uses this directory)")
+                            .arg(m_options.dataDir));
+        }
+        return fail(QStringLiteral("cannot create %1/server.lock: check that the data directory is writable and the disk "
+                                   "is not full")
+                        .arg(m_options.dataDir));
     }
 
     m_diag = std::make_unique<DiagLog>(m_options.dataDir + QStringLiteral("/diag.log"), *m_clock);
@@ -757,6 +764,12 @@ void LiveServer::continuePull(ClientConnection* c)
 
 void LiveServer::watchMeet(Meet* meet)
 {
+    connect(meet, &Meet::storageBroken, this, [this, meet](const QString& error) {
+        m_diag->write(QStringLiteral("storage"),
+                      QStringLiteral("meet %1: journal cannot be repaired (%2); the meet accepts no updates until the "
+                                     "server is restarted")
+                          .arg(meet->meetId(), error));
+    });
     connect(meet, &Meet::committed, this,
             [this, meet](const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks) {
                 onCommitted(meet, entries, acks);

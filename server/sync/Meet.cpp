@@ -216,16 +216,19 @@ void Meet::rollBackUnflushed(const QString& error)
     auto deviceBroken = m_deviceBroken;
     const qint64 durableBytes = m_durableBytes;
     auto truncated = std::make_shared<bool>(false);
+    auto why = std::make_shared<QString>();
     m_executor->post(
-        [journal, deviceBroken, durableBytes, truncated] {
+        [journal, deviceBroken, durableBytes, truncated, why] {
             *truncated = journal->truncate(durableBytes);
             if (!*truncated) {
+                *why = journal->errorString();
                 deviceBroken->store(true);
             }
         },
-        [this, truncated] {
+        [this, truncated, why] {
             if (!*truncated) {
                 m_broken = true;
+                Q_EMIT storageBroken(*why);
             }
         });
     Q_EMIT commitFailed(unacked, error);

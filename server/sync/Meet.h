@@ -93,6 +93,8 @@ Q_SIGNALS:
     void committed(const QList<oll::JournalEntry>& entries, const QHash<quint64, QList<oll::Meet::Ack>>& acks);
     /// A flush failed: nothing of it is acked; per connection, the localSeqNums to resend later.
     void commitFailed(const QHash<quint64, QList<qint64>>& unacked, const QString& error);
+    /// Even cutting the journal back failed: the meet accepts no updates until the server restarts.
+    void storageBroken(const QString& error);
 
 private:
     struct Waiter

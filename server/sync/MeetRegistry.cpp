@@ -170,6 +170,11 @@ void MeetRegistry::loadMeet(const QString& meetId)
     }
 
     const QString journalPath = Meet::journalPath(dir);
+    if (!QFileInfo::exists(journalPath)) {
+        // Every meet is created with a journal: a missing one was lost, not empty.
+        damaged(QStringLiteral("updates.json.log is missing"));
+        return;
+    }
     JournalLoad replay = JournalReader::readFile(journalPath, &err);
     if (!replay.ok()) {
         // Never drop sequenced updates silently: the meet stays offline until it is recovered.

@@ -38,12 +38,15 @@ UnixSignals::UnixSignals(QObject* parent) : QObject(parent)
     sa.sa_flags = SA_RESTART;
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
+    // Closing the terminal the server runs in sends SIGHUP: stop cleanly then too.
+    ::sigaction(SIGHUP, &sa, nullptr);
 }
 
 UnixSignals::~UnixSignals()
 {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGHUP, SIG_DFL);
     delete m_notifier;
     ::close(g_pipe[0]);
     ::close(g_pipe[1]);

@@ -6,7 +6,7 @@ class QSocketNotifier;
 
 namespace oll {
 
-/// Turns SIGINT and SIGTERM into a Qt signal on the event loop (self-pipe trick), so the server
+/// Turns SIGINT, SIGTERM and SIGHUP into a Qt signal on the event loop (self-pipe trick), so the server
 /// can stop cleanly: finish flushes, close clients, release the data-directory lock.
 class UnixSignals : public QObject
 {

@@ -196,6 +196,9 @@ private Q_SLOTS:
         QVERIFY(fx.desk->pending(QStringLiteral("UPDATE_REJECTED")).isEmpty());
         QCOMPARE(fx.meet()->assignedSeq(), 0);
         QCOMPARE(fx.server->server().health().value(QStringLiteral("status")).toString(), QStringLiteral("degraded"));
+        QFile diag(fx.server->dataDir() + QStringLiteral("/diag.log"));
+        QVERIFY(diag.open(QIODevice::ReadOnly));
+        QVERIFY(diag.readAll().contains("journal cannot be repaired"));
     }
 
     /// A resend that arrives while its first copy is still being flushed waits for that flush and

@@ -285,6 +285,36 @@ private Q_SLOTS:
         QVERIFY2(restarted.start(), qPrintable(restarted.startError()));
         verifyHealthy(restarted, 1);
     }
+
+    /// A meet whose journal file has gone missing is damaged, not silently empty; its other
+    /// files are left as they were.
+    void missingJournalMeansDamaged()
+    {
+        QTemporaryDir data;
+        QString meetId;
+        {
+            InProcessServer server(data.path(), {}, {});
+            QVERIFY2(server.start(), qPrintable(server.startError()));
+            TestClient desk(server.url());
+            QVERIFY(desk.open());
+            QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk"))), QStringLiteral("MEET_CREATED"));
+            meetId = desk.meetId;
+            desk.sendUpdates(desk.token, {{QStringLiteral("meet.name"), QStringLiteral("Lost"), 1, 0}});
+            desk.expect(QStringLiteral("UPDATE_ACK"));
+        }
+        const QString dir = currentMeets(data.path()) + u'/' + meetId;
+        QVERIFY(QFile::remove(dir + QStringLiteral("/updates.json.log")));
+        const QByteArray auth = readFile(dir + QStringLiteral("/auth.json"));
+
+        InProcessServer server(data.path(), {}, {});
+        QVERIFY2(server.start(), qPrintable(server.startError()));
+        const QJsonObject health = server.server().health();
+        QCOMPARE(health.value(QStringLiteral("status")).toString(), QStringLiteral("degraded"));
+        QCOMPARE(health.value(QStringLiteral("damagedMeets")).toInt(), 1);
+        QVERIFY(server.server().registry().damagedMeets().value(meetId).contains(QStringLiteral("missing")));
+        QCOMPARE(readFile(dir + QStringLiteral("/auth.json")), auth);
+        QVERIFY(!QFile::exists(dir + QStringLiteral("/updates.json.log")));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestMeetCreation)

@@ -15,6 +15,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <csignal>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -789,6 +790,27 @@ private Q_SLOTS:
         QVERIFY2(diag.contains(QStringLiteral("meet %1 not loaded: journal damaged at line 3").arg(meetA).toUtf8()), diag.right(2000).constData());
         // Nothing of meet A was dropped, repaired or rewritten.
         QCOMPARE(snapshotDir(dirA), beforeA);
+    }
+
+    /// Closing the terminal the server runs in (SIGHUP) stops it cleanly, like Ctrl-C.
+    void hangupStopsCleanly()
+    {
+        QTemporaryDir data;
+        ServerProcess server(data.path());
+        QVERIFY(server.start());
+        TestClient desk(server.url());
+        QVERIFY(desk.open());
+        desk.createMeet(QStringLiteral("Desk"), QStringLiteral("correct horse battery"),
+                        {{QStringLiteral("Desk"), 10}}, QStringLiteral("desk"));
+        desk.sendUpdates(desk.token, {{QStringLiteral("meet.name"), QStringLiteral("Hangup"), 1, 0}});
+        desk.expect(QStringLiteral("UPDATE_ACK"));
+        QVERIFY(::kill(static_cast<pid_t>(server.process().processId()), SIGHUP) == 0);
+        QVERIFY(server.process().waitForFinished(10000));
+        QCOMPARE(server.process().exitStatus(), QProcess::NormalExit);
+        QCOMPARE(server.process().exitCode(), 0);
+        QFile diag(data.path() + QStringLiteral("/diag.log"));
+        QVERIFY(diag.open(QIODevice::ReadOnly));
+        QVERIFY(diag.readAll().contains("server stopped"));
     }
 
     /// A second server on a data directory in use exits non-zero and says why; the first serves on.
