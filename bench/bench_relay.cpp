@@ -105,18 +105,22 @@ int main(int argc, char* argv[])
             for (int i = 0; i < displays; ++i) {
                 screens.push_back(std::make_unique<QWebSocket>());
                 QWebSocket* s = screens.back().get();
-                QObject::connect(s, &QWebSocket::connected, [&, s] {
+                auto join = [&, s] {
                     send(*s, {{QStringLiteral("msgType"), QStringLiteral("JOIN_MEET")}, {QStringLiteral("meetId"), meetId},
                               {QStringLiteral("password"), QStringLiteral("benchmark password")},
                               {QStringLiteral("locationName"), QStringLiteral("Desk")},
                               {QStringLiteral("clientId"), QStringLiteral("screen%1").arg(quintptr(s))},
                               {QStringLiteral("role"), QStringLiteral("display")}});
-                });
-                QObject::connect(s, &QWebSocket::textMessageReceived, [&](const QString& t) {
+                };
+                QObject::connect(s, &QWebSocket::connected, join);
+                QObject::connect(s, &QWebSocket::textMessageReceived, [&, join](const QString& t) {
                     const QJsonObject r = QJsonDocument::fromJson(t.toUtf8()).object();
                     const QString rt = r.value(QStringLiteral("msgType")).toString();
                     if (rt == QStringLiteral("MEET_JOINED") && ++joined == displays) {
                         pacer.start(qMax(1, 1000 / rate));
+                    } else if (rt == QStringLiteral("JOIN_REJECTED") && r.contains(QStringLiteral("retryAfterMs"))) {
+                        // One address may have only a few logins checked at once: retry as a browser would.
+                        QTimer::singleShot(r.value(QStringLiteral("retryAfterMs")).toInt(), join);
                     } else if (rt == QStringLiteral("UPDATE_RELAY")) {
                         const qint64 now = clock.nsecsElapsed();
                         for (const QJsonValue& v : r.value(QStringLiteral("updatesRelayed")).toArray()) {
