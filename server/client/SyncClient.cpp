@@ -345,15 +345,22 @@ void SyncClient::openSocket()
     socket->open(m_url);
 }
 
+QWebSocket* SyncClient::takeSocket()
+{
+    // Whatever was sent on this socket may not have arrived: it is sent again on the next one.
+    QWebSocket* socket = m_socket;
+    m_socket = nullptr;
+    m_sentOnSocket.clear();
+    disconnect(socket, nullptr, this, nullptr);
+    return socket;
+}
+
 void SyncClient::closeSocket()
 {
     if (!m_socket) {
         return;
     }
-    QWebSocket* socket = m_socket;
-    m_socket = nullptr;
-    m_sentOnSocket.clear();
-    disconnect(socket, nullptr, this, nullptr);
+    QWebSocket* socket = takeSocket();
     if (socket->state() == QAbstractSocket::ConnectedState) {
         // A clean close: frames already written (an UPDATE_INIT just sent) still reach the server,
         // but nothing the server answers reaches this client any more.
@@ -392,11 +399,7 @@ void SyncClient::onDisconnected()
     if (!m_socket) {
         return;
     }
-    QWebSocket* socket = m_socket;
-    m_socket = nullptr;
-    m_sentOnSocket.clear();
-    disconnect(socket, nullptr, this, nullptr);
-    socket->deleteLater();
+    takeSocket()->deleteLater();
     m_pullInFlight = false;
     m_storageRetryTimer.stop();
     setStatus(Status::Offline);

@@ -176,6 +176,8 @@ Q_SIGNALS:
 private:
     void openSocket();
     void closeSocket();
+    /// Detaches the current socket from this client and returns it (not null).
+    QWebSocket* takeSocket();
     void onConnected();
     void onDisconnected();
     void onMessage(const QString& text);
