@@ -19,11 +19,12 @@ int main(int argc, char* argv[])
     cli.setApplicationDescription(QStringLiteral("OpenLifter Live meet server (HTTP + WebSocket on one port)."));
     cli.addHelpOption();
     cli.addVersionOption();
-    const QCommandLineOption portOpt(QStringLiteral("port"), QStringLiteral("TCP port; 0 picks a free one (default 8420)."),
+    const QCommandLineOption portOpt(QStringLiteral("port"),
+                                     QStringLiteral("TCP port; 0 picks a free one (default 8420)."),
                                      QStringLiteral("port"), QStringLiteral("8420"));
-    const QCommandLineOption bindOpt(QStringLiteral("bind"),
-                                     QStringLiteral("Address to listen on (default: all interfaces, reachable on the LAN)."),
-                                     QStringLiteral("address"), QStringLiteral("0.0.0.0"));
+    const QCommandLineOption bindOpt(
+        QStringLiteral("bind"), QStringLiteral("Address to listen on (default: all interfaces, reachable on the LAN)."),
+        QStringLiteral("address"), QStringLiteral("0.0.0.0"));
     const QCommandLineOption dataOpt(QStringLiteral("data-dir"),
                                      QStringLiteral("Where meets are stored (default: the user's app-data folder)."),
                                      QStringLiteral("dir"));
@@ -61,8 +62,8 @@ int main(int argc, char* argv[])
         return usageError(QStringLiteral("--max-connections must be 1..100000"));
     }
     options.limits.maxConnections = maxConn;
-    options.dataDir = cli.isSet(dataOpt) ? cli.value(dataOpt)
-                                         : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    options.dataDir
+        = cli.isSet(dataOpt) ? cli.value(dataOpt) : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
 
     oll::LiveServer server(options);
     QString error;

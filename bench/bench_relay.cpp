@@ -27,7 +27,10 @@ std::atomic<int> g_syncs{0};
 class CountingDevice final : public oll::JournalDevice
 {
 public:
-    explicit CountingDevice(std::unique_ptr<oll::JournalDevice> real) : m_real(std::move(real)) {}
+    explicit CountingDevice(std::unique_ptr<oll::JournalDevice> real)
+        : m_real(std::move(real))
+    {
+    }
     bool append(const QByteArray& b) override { return m_real->append(b); }
     bool sync() override
     {
@@ -106,11 +109,13 @@ int main(int argc, char* argv[])
                 screens.push_back(std::make_unique<QWebSocket>());
                 QWebSocket* s = screens.back().get();
                 auto join = [&, s] {
-                    send(*s, {{QStringLiteral("msgType"), QStringLiteral("JOIN_MEET")}, {QStringLiteral("meetId"), meetId},
-                              {QStringLiteral("password"), QStringLiteral("benchmark password")},
-                              {QStringLiteral("locationName"), QStringLiteral("Desk")},
-                              {QStringLiteral("clientId"), QStringLiteral("screen%1").arg(quintptr(s))},
-                              {QStringLiteral("role"), QStringLiteral("display")}});
+                    send(*s,
+                         {{QStringLiteral("msgType"), QStringLiteral("JOIN_MEET")},
+                          {QStringLiteral("meetId"), meetId},
+                          {QStringLiteral("password"), QStringLiteral("benchmark password")},
+                          {QStringLiteral("locationName"), QStringLiteral("Desk")},
+                          {QStringLiteral("clientId"), QStringLiteral("screen%1").arg(quintptr(s))},
+                          {QStringLiteral("role"), QStringLiteral("display")}});
                 };
                 QObject::connect(s, &QWebSocket::connected, join);
                 QObject::connect(s, &QWebSocket::textMessageReceived, [&, join](const QString& t) {
@@ -150,23 +155,26 @@ int main(int argc, char* argv[])
         }
         // A realistic update: one attempt of one lifter, ~150 bytes.
         sentAtNs.insert(next, clock.nsecsElapsed());
-        send(desk, {{QStringLiteral("msgType"), QStringLiteral("UPDATE_INIT")},
-                    {QStringLiteral("sessionToken"), token},
-                    {QStringLiteral("updates"),
-                     QJsonArray{QJsonObject{{QStringLiteral("updateKey"),
-                                             QStringLiteral("registration.entries[id=%1].squatKg[1]").arg(5000 + next % 300)},
-                                            {QStringLiteral("updateValue"), 142.88159666981917},
-                                            {QStringLiteral("localSeqNum"), next},
-                                            {QStringLiteral("afterServerSeqNum"), 0}}}}});
+        send(desk,
+             {{QStringLiteral("msgType"), QStringLiteral("UPDATE_INIT")},
+              {QStringLiteral("sessionToken"), token},
+              {QStringLiteral("updates"),
+               QJsonArray{QJsonObject{{QStringLiteral("updateKey"),
+                                       QStringLiteral("registration.entries[id=%1].squatKg[1]").arg(5000 + next % 300)},
+                                      {QStringLiteral("updateValue"), 142.88159666981917},
+                                      {QStringLiteral("localSeqNum"), next},
+                                      {QStringLiteral("afterServerSeqNum"), 0}}}}});
         ++next;
     });
     QObject::connect(&desk, &QWebSocket::connected, [&] {
-        send(desk, {{QStringLiteral("msgType"), QStringLiteral("CREATE_MEET")},
-                    {QStringLiteral("thisLocationName"), QStringLiteral("Desk")},
-                    {QStringLiteral("password"), QStringLiteral("benchmark password")},
-                    {QStringLiteral("endpoints"), QJsonArray{QJsonObject{{QStringLiteral("locationName"), QStringLiteral("Desk")},
-                                                                         {QStringLiteral("priority"), 1}}}},
-                    {QStringLiteral("clientId"), QStringLiteral("desk")}});
+        send(desk,
+             {{QStringLiteral("msgType"), QStringLiteral("CREATE_MEET")},
+              {QStringLiteral("thisLocationName"), QStringLiteral("Desk")},
+              {QStringLiteral("password"), QStringLiteral("benchmark password")},
+              {QStringLiteral("endpoints"),
+               QJsonArray{QJsonObject{{QStringLiteral("locationName"), QStringLiteral("Desk")},
+                                      {QStringLiteral("priority"), 1}}}},
+              {QStringLiteral("clientId"), QStringLiteral("desk")}});
     });
     desk.open(url);
     QTimer::singleShot(120'000, &app, [&] {
@@ -179,7 +187,8 @@ int main(int argc, char* argv[])
     if (rc != 0) {
         return rc;
     }
-    std::printf("%d updates at %d/s, %d display clients, fdatasync before every ack (loopback)\n", total, rate, displays);
+    std::printf("%d updates at %d/s, %d display clients, fdatasync before every ack (loopback)\n", total, rate,
+                displays);
     std::printf("ack   (send -> UPDATE_ACK):                 %s\n", qPrintable(oll::bench::summary(ackMs)));
     std::printf("relay (send -> UPDATE_RELAY at all displays): %s\n", qPrintable(oll::bench::summary(relayMs)));
     std::printf("fdatasync calls: %d for %d updates (%.2f per update)\n", g_syncs.load(), total,

@@ -27,8 +27,8 @@ int main(int argc, char* argv[])
                 return 1;
             }
         }
-        std::printf("N=2^%d (%llu MiB): %s\n", log2n,
-                    static_cast<unsigned long long>(params.memoryBytes() >> 20U), qPrintable(oll::bench::summary(ms)));
+        std::printf("N=2^%d (%llu MiB): %s\n", log2n, static_cast<unsigned long long>(params.memoryBytes() >> 20U),
+                    qPrintable(oll::bench::summary(ms)));
     }
     return 0;
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ pkg-config
             qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libssl-dev)
-test_pkgs=(clang libclang-rt-14-dev)
+test_pkgs=(clang libclang-rt-14-dev clang-format)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

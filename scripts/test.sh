@@ -9,6 +9,10 @@ log=$(mktemp -d)
 
 bash scripts/install-deps.sh --test
 
+echo "== format (.clang-format)"
+git ls-files 'server/*.cpp' 'server/*.h' 'app/*.cpp' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'bench/*.h' \
+    | xargs clang-format --dry-run --Werror
+
 echo "== build (RelWithDebInfo, warnings are errors)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOLL_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"

@@ -4,7 +4,9 @@
 
 namespace oll {
 
-AuthWorker::AuthWorker(int concurrency, int maxPending, QObject* parent) : QObject(parent), m_maxPending(maxPending)
+AuthWorker::AuthWorker(int concurrency, int maxPending, QObject* parent)
+    : QObject(parent)
+    , m_maxPending(maxPending)
 {
     m_pool.setMaxThreadCount(qMax(1, concurrency));
 }

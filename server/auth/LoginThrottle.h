@@ -24,7 +24,11 @@ public:
         int maxRecords = 50'000;
     };
 
-    LoginThrottle(const Clock& clock, Budget budget) : m_clock(clock), m_budget(budget) {}
+    LoginThrottle(const Clock& clock, Budget budget)
+        : m_clock(clock)
+        , m_budget(budget)
+    {
+    }
 
     /// 0 if an attempt may proceed now, else the milliseconds until it may.
     qint64 retryAfterMs(const QString& address, const QString& meetId) const;

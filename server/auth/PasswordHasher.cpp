@@ -45,16 +45,14 @@ std::optional<PasswordHash> PasswordHash::fromJson(const QJsonObject& obj)
     return h;
 }
 
-QByteArray PasswordHasher::derive(const QByteArray& password, const QByteArray& salt,
-                                  const ScryptParams& params, int keyLength)
+QByteArray PasswordHasher::derive(const QByteArray& password, const QByteArray& salt, const ScryptParams& params,
+                                  int keyLength)
 {
-    std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "SCRYPT", nullptr),
-                                                          &EVP_KDF_free);
+    std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "SCRYPT", nullptr), &EVP_KDF_free);
     if (!kdf) {
         return {};
     }
-    std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()),
-                                                                  &EVP_KDF_CTX_free);
+    std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()), &EVP_KDF_CTX_free);
     if (!ctx) {
         return {};
     }
@@ -68,8 +66,7 @@ QByteArray PasswordHasher::derive(const QByteArray& password, const QByteArray& 
     QByteArray saltCopy = salt;
     OSSL_PARAM ossl[] = {
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, pass.data(), static_cast<size_t>(pass.size())),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, saltCopy.data(),
-                                          static_cast<size_t>(saltCopy.size())),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, saltCopy.data(), static_cast<size_t>(saltCopy.size())),
         OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
         OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
         OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
@@ -77,8 +74,7 @@ QByteArray PasswordHasher::derive(const QByteArray& password, const QByteArray& 
         OSSL_PARAM_construct_end(),
     };
     QByteArray out(keyLength, Qt::Uninitialized);
-    if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), static_cast<size_t>(keyLength),
-                       ossl)
+    if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), static_cast<size_t>(keyLength), ossl)
         != 1) {
         return {};
     }

@@ -31,7 +31,11 @@ class SessionStore
 public:
     static constexpr qint64 kLifetimeMs = 7LL * 24 * 60 * 60 * 1000;
 
-    SessionStore(const Clock& clock, RandomSource& random) : m_clock(clock), m_random(random) {}
+    SessionStore(const Clock& clock, RandomSource& random)
+        : m_clock(clock)
+        , m_random(random)
+    {
+    }
 
     struct Issued
     {
@@ -40,7 +44,12 @@ public:
     };
     Issued issue(const QString& clientId, const QString& locationName, Role role);
 
-    enum class Status { Valid, Unknown, Expired };
+    enum class Status
+    {
+        Valid,
+        Unknown,
+        Expired
+    };
     /// Looks a token hash up, confirms it in constant time and checks expiry.
     Status check(const QByteArray& tokenHash, Session* out = nullptr) const;
 

@@ -34,9 +34,12 @@ PendingUpdate pendingFromJson(const QJsonObject& o)
 
 QJsonObject entryToJson(const CanonicalEntry& e)
 {
-    return QJsonObject{{str("serverSeqNum"), e.serverSeqNum}, {str("key"), e.key},
-                       {str("value"), e.value},               {str("clientId"), e.clientId},
-                       {str("localSeqNum"), e.localSeqNum},   {str("locationName"), e.locationName}};
+    return QJsonObject{{str("serverSeqNum"), e.serverSeqNum},
+                       {str("key"), e.key},
+                       {str("value"), e.value},
+                       {str("clientId"), e.clientId},
+                       {str("localSeqNum"), e.localSeqNum},
+                       {str("locationName"), e.locationName}};
 }
 
 CanonicalEntry entryFromJson(const QJsonObject& o)
@@ -77,14 +80,10 @@ QByteArray PersistedState::save() const
     for (const CanonicalEntry& e : canonical) {
         c.append(entryToJson(e));
     }
-    const QJsonObject o{{str("clientId"), clientId},
-                        {str("sessionToken"), sessionToken},
-                        {str("meetId"), meetId},
-                        {str("locationName"), locationName},
-                        {str("role"), role},
-                        {str("nextLocalSeqNum"), nextLocalSeqNum},
-                        {str("pending"), p},
-                        {str("canonical"), c}};
+    const QJsonObject o{{str("clientId"), clientId}, {str("sessionToken"), sessionToken},
+                        {str("meetId"), meetId},     {str("locationName"), locationName},
+                        {str("role"), role},         {str("nextLocalSeqNum"), nextLocalSeqNum},
+                        {str("pending"), p},         {str("canonical"), c}};
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
@@ -119,8 +118,11 @@ std::optional<PersistedState> PersistedState::restore(const QByteArray& bytes)
 
 SyncClient::SyncClient(const QUrl& url, const QString& clientId, qint64 firstLocalSeqNum, SyncClientOptions options,
                        QObject* parent)
-    : QObject(parent), m_url(url), m_clientId(clientId), m_options(std::move(options)),
-      m_nextLocalSeqNum(firstLocalSeqNum < 1 ? 1 : firstLocalSeqNum)
+    : QObject(parent)
+    , m_url(url)
+    , m_clientId(clientId)
+    , m_options(std::move(options))
+    , m_nextLocalSeqNum(firstLocalSeqNum < 1 ? 1 : firstLocalSeqNum)
 {
     m_reconnectDelayMs = m_options.reconnectDelayMs;
     m_reconnectTimer.setSingleShot(true);
@@ -217,12 +219,9 @@ void SyncClient::createMeet(const QString& thisLocationName, const QString& pass
 
 void SyncClient::joinMeet(const QString& meetId, const QString& password, const QString& locationName, Role role)
 {
-    m_loginRequest = QJsonObject{{str("msgType"), MsgType::JoinMeet},
-                                 {str("meetId"), meetId},
-                                 {str("password"), password},
-                                 {str("locationName"), locationName},
-                                 {str("clientId"), m_clientId},
-                                 {str("role"), roleName(role)}};
+    m_loginRequest = QJsonObject{{str("msgType"), MsgType::JoinMeet}, {str("meetId"), meetId},
+                                 {str("password"), password},         {str("locationName"), locationName},
+                                 {str("clientId"), m_clientId},       {str("role"), roleName(role)}};
     m_wantOnline = true;
     if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState) {
         send(*m_loginRequest);
@@ -246,7 +245,8 @@ QList<qint64> SyncClient::updateMany(const QList<QPair<QString, QJsonValue>>& up
     for (const auto& [key, value] : updates) {
         QString error;
         KeyPath::Problem problem = KeyPath::Problem::None;
-        const auto path = KeyPath::parse(key, m_options.limits.maxKeyLength, m_options.limits.maxKeyDepth, &error, &problem);
+        const auto path
+            = KeyPath::parse(key, m_options.limits.maxKeyLength, m_options.limits.maxKeyDepth, &error, &problem);
         PendingUpdate p;
         p.key = key;
         p.value = value;
@@ -286,7 +286,8 @@ void SyncClient::flush()
         if (batch.isEmpty()) {
             return;
         }
-        send(QJsonObject{{str("msgType"), MsgType::UpdateInit}, {str("sessionToken"), m_token}, {str("updates"), batch}});
+        send(QJsonObject{
+            {str("msgType"), MsgType::UpdateInit}, {str("sessionToken"), m_token}, {str("updates"), batch}});
         batch = QJsonArray();
         batchBytes = 0;
     };
@@ -295,7 +296,8 @@ void SyncClient::flush()
             continue;
         }
         const qint64 size = compactJson(p.value).size() + p.key.size() + 128;
-        if (batch.size() >= m_options.limits.maxUpdatesPerMessage || (batchBytes + size > maxBatchBytes && !batch.isEmpty())) {
+        if (batch.size() >= m_options.limits.maxUpdatesPerMessage
+            || (batchBytes + size > maxBatchBytes && !batch.isEmpty())) {
             sendBatch();
         }
         batch.append(QJsonObject{{str("updateKey"), p.key},
@@ -336,11 +338,12 @@ void SyncClient::openSocket()
     connect(socket, &QWebSocket::connected, this, &SyncClient::onConnected);
     connect(socket, &QWebSocket::disconnected, this, &SyncClient::onDisconnected);
     connect(socket, &QWebSocket::textMessageReceived, this, &SyncClient::onMessage);
-    connect(socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this, [this, socket](QAbstractSocket::SocketError) {
-        if (socket == m_socket && socket->state() == QAbstractSocket::UnconnectedState) {
-            onDisconnected();
-        }
-    });
+    connect(socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
+            [this, socket](QAbstractSocket::SocketError) {
+                if (socket == m_socket && socket->state() == QAbstractSocket::UnconnectedState) {
+                    onDisconnected();
+                }
+            });
     setStatus(Status::Connecting);
     socket->open(m_url);
 }
@@ -418,7 +421,9 @@ void SyncClient::send(const QJsonObject& message)
 
 void SyncClient::sendPull()
 {
-    send(QJsonObject{{str("msgType"), MsgType::ClientPull}, {str("sessionToken"), m_token}, {str("lastServerSeq"), m_lastServerSeq}});
+    send(QJsonObject{{str("msgType"), MsgType::ClientPull},
+                     {str("sessionToken"), m_token},
+                     {str("lastServerSeq"), m_lastServerSeq}});
     m_pullInFlight = true;
     settle(false);
 }

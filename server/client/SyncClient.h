@@ -60,8 +60,8 @@ struct PersistedState
     QString locationName;
     QString role;
     qint64 nextLocalSeqNum = 1;
-    QList<PendingUpdate> pending;        // ascending localSeqNum
-    QList<CanonicalEntry> canonical;     // ascending serverSeqNum (may have gaps)
+    QList<PendingUpdate> pending; // ascending localSeqNum
+    QList<CanonicalEntry> canonical; // ascending serverSeqNum (may have gaps)
 
     QByteArray save() const;
     static std::optional<PersistedState> restore(const QByteArray& bytes);
@@ -70,10 +70,10 @@ struct PersistedState
 /// Timings, injectable so tests run in milliseconds.
 struct SyncClientOptions
 {
-    int reconnectDelayMs = 500;       // first automatic reconnect after an unexpected close
+    int reconnectDelayMs = 500; // first automatic reconnect after an unexpected close
     int reconnectMaxDelayMs = 30'000; // the automatic back-off doubles up to this
-    int storageRetryDelayMs = 2000;   // resend after STORAGE_ERROR
-    Limits limits;                    // key syntax and updates per message, as the server uses
+    int storageRetryDelayMs = 2000; // resend after STORAGE_ERROR
+    Limits limits; // key syntax and updates per message, as the server uses
 };
 
 /// The client side of the live protocol (docs/protocol.md), GUI-free: what a browser runs, minus
@@ -89,22 +89,22 @@ class SyncClient : public QObject
 {
     Q_OBJECT
 public:
-    enum class Status {
-        Offline,    // no socket (setOnline(false), or waiting to reconnect)
+    enum class Status
+    {
+        Offline, // no socket (setOnline(false), or waiting to reconnect)
         Connecting, // socket opening
-        Connected,  // socket open, no session yet (call createMeet/joinMeet)
-        LoggingIn,  // CREATE_MEET/JOIN_MEET sent, no answer yet
-        Online,     // socket open and bound to the session
-        NeedsJoin,  // the server said INVALID_SESSION: join again
+        Connected, // socket open, no session yet (call createMeet/joinMeet)
+        LoggingIn, // CREATE_MEET/JOIN_MEET sent, no answer yet
+        Online, // socket open and bound to the session
+        NeedsJoin, // the server said INVALID_SESSION: join again
     };
     Q_ENUM(Status)
 
-    SyncClient(const QUrl& url, const QString& clientId, qint64 firstLocalSeqNum = 1,
-               SyncClientOptions options = {}, QObject* parent = nullptr);
+    SyncClient(const QUrl& url, const QString& clientId, qint64 firstLocalSeqNum = 1, SyncClientOptions options = {},
+               QObject* parent = nullptr);
     /// A "reloaded" client: continues from a saved state (same clientId, token, localSeqNum
     /// counter, pending and canonical logs). Starts offline; call setOnline(true).
-    SyncClient(const QUrl& url, const PersistedState& state, SyncClientOptions options = {},
-               QObject* parent = nullptr);
+    SyncClient(const QUrl& url, const PersistedState& state, SyncClientOptions options = {}, QObject* parent = nullptr);
     ~SyncClient() override;
 
     // --- session -------------------------------------------------------------------------
@@ -226,8 +226,8 @@ private:
     QTimer m_storageRetryTimer;
 
     QMap<qint64, CanonicalEntry> m_canonical; // by serverSeqNum
-    qint64 m_lastServerSeq = 0;               // highest contiguous serverSeqNum held
-    qint64 m_appliedSeq = 0;                  // m_canonicalState holds entries 1..m_appliedSeq
+    qint64 m_lastServerSeq = 0; // highest contiguous serverSeqNum held
+    qint64 m_appliedSeq = 0; // m_canonicalState holds entries 1..m_appliedSeq
     qint64 m_knownHead = 0;
     std::optional<qint64> m_serverPullHead;
     QList<PendingUpdate> m_pending; // ascending localSeqNum

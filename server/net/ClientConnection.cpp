@@ -6,7 +6,11 @@ namespace oll {
 
 ClientConnection::ClientConnection(quint64 id, std::unique_ptr<QWebSocket> socket, qint64 maxOutgoingBytes,
                                    qint64 nowMs, QObject* parent)
-    : QObject(parent), m_id(id), m_socket(std::move(socket)), m_maxOutgoingBytes(maxOutgoingBytes), m_lastSeenMs(nowMs)
+    : QObject(parent)
+    , m_id(id)
+    , m_socket(std::move(socket))
+    , m_maxOutgoingBytes(maxOutgoingBytes)
+    , m_lastSeenMs(nowMs)
 {
     QHostAddress peer = m_socket->peerAddress();
     // Report IPv4 peers as a.b.c.d even when they arrive on a dual-stack socket.

@@ -61,7 +61,6 @@ QString isoTime(qint64 ms)
     return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
 }
 
-
 QByteArray ackMessage(const QList<Meet::Ack>& acks, qint64 head)
 {
     QJsonArray arr;
@@ -81,11 +80,13 @@ LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* 
     , m_options(std::move(options))
     , m_clock(pickClock(services.clock, m_ownedClock))
     , m_random(pickRandom(services.random, m_ownedRandom))
-    , m_journalFactory(services.journalFactory ? services.journalFactory : JournalDeviceFactory(&PosixJournalDevice::open))
-    , m_throttle(*m_clock, LoginThrottle::Budget{m_options.limits.failedJoinsBeforeBackoff,
-                                                 m_options.limits.failedJoinsPerAddressBeforeBackoff,
-                                                 m_options.limits.backoffBaseMs, m_options.limits.backoffMaxMs,
-                                                 m_options.limits.maxThrottleRecords})
+    , m_journalFactory(services.journalFactory ? services.journalFactory
+                                               : JournalDeviceFactory(&PosixJournalDevice::open))
+    , m_throttle(*m_clock,
+                 LoginThrottle::Budget{m_options.limits.failedJoinsBeforeBackoff,
+                                       m_options.limits.failedJoinsPerAddressBeforeBackoff,
+                                       m_options.limits.backoffBaseMs, m_options.limits.backoffMaxMs,
+                                       m_options.limits.maxThrottleRecords})
     , m_parser(m_options.limits)
     , m_createWindow(m_options.limits.maxMeetsCreatedPerAddressPerHour, 60LL * 60 * 1000)
 {
@@ -118,19 +119,22 @@ bool LiveServer::start(QString* error)
     m_lock->setStaleLockTime(0);
     if (!m_lock->tryLock(0)) {
         if (m_lock->error() == QLockFile::LockFailedError) {
-            return fail(QStringLiteral("data directory %1 is in use by another server (or holds server.lock copied from "
-                                       "another computer: delete it only if no server uses this directory)")
-                            .arg(m_options.dataDir));
+            return fail(
+                QStringLiteral("data directory %1 is in use by another server (or holds server.lock copied from "
+                               "another computer: delete it only if no server uses this directory)")
+                    .arg(m_options.dataDir));
         }
-        return fail(QStringLiteral("cannot create %1/server.lock: check that the data directory is writable and the disk "
-                                   "is not full")
-                        .arg(m_options.dataDir));
+        return fail(
+            QStringLiteral("cannot create %1/server.lock: check that the data directory is writable and the disk "
+                           "is not full")
+                .arg(m_options.dataDir));
     }
 
     m_diag = std::make_unique<DiagLog>(m_options.dataDir + QStringLiteral("/diag.log"), *m_clock);
     m_diag->setEcho(m_options.echoDiagnostics);
-    m_diag->write(QStringLiteral("start"), QStringLiteral("openlifter-live-server %1 starting on data directory %2")
-                                               .arg(QStringLiteral(OLL_VERSION), m_options.dataDir));
+    m_diag->write(QStringLiteral("start"),
+                  QStringLiteral("openlifter-live-server %1 starting on data directory %2")
+                      .arg(QStringLiteral(OLL_VERSION), m_options.dataDir));
     m_registry = std::make_unique<MeetRegistry>(m_options.dataDir, *m_clock, *m_random, m_journalFactory,
                                                 m_options.limits, *m_diag);
     connect(m_registry.get(), &MeetRegistry::meetAdded, this, &LiveServer::watchMeet);
@@ -143,12 +147,14 @@ bool LiveServer::start(QString* error)
     m_decoyHash.salt = m_random->bytes(16);
     m_decoyHash.hash = m_random->bytes(32);
 
-    m_http.route(QStringLiteral("/health"), QHttpServerRequest::Method::Get, [this] { return QHttpServerResponse(health()); });
+    m_http.route(QStringLiteral("/health"), QHttpServerRequest::Method::Get,
+                 [this] { return QHttpServerResponse(health()); });
     // The WebSocket upgrade happens only when a route matches and its handler writes nothing.
     m_http.route(QStringLiteral("/live"), [](const QHttpServerRequest& request, QHttpServerResponder&& responder) {
         if (request.value("Upgrade").compare("websocket", Qt::CaseInsensitive) != 0) {
-            responder.write(Reply::encode({{QStringLiteral("error"), QStringLiteral("this URL speaks the WebSocket protocol")}}),
-                            "application/json", QHttpServerResponder::StatusCode::UpgradeRequired);
+            responder.write(
+                Reply::encode({{QStringLiteral("error"), QStringLiteral("this URL speaks the WebSocket protocol")}}),
+                "application/json", QHttpServerResponder::StatusCode::UpgradeRequired);
         }
     });
     connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, this, &LiveServer::acceptWebSockets);
@@ -166,9 +172,8 @@ bool LiveServer::start(QString* error)
     m_http.bind(m_tcp);
     m_startedMs = m_clock->steadyMs();
     m_heartbeat.start(static_cast<int>(m_options.limits.heartbeatIntervalMs));
-    m_diag->write(QStringLiteral("start"), QStringLiteral("listening on %1:%2")
-                                               .arg(m_tcp->serverAddress().toString())
-                                               .arg(m_tcp->serverPort()));
+    m_diag->write(QStringLiteral("start"),
+                  QStringLiteral("listening on %1:%2").arg(m_tcp->serverAddress().toString()).arg(m_tcp->serverPort()));
     return true;
 }
 
@@ -318,12 +323,9 @@ ClientConnection* LiveServer::connection(quint64 id) const
 LiveServer::RelayItem LiveServer::relayItem(const JournalEntry& e)
 {
     RelayItem item;
-    item.json = {{QStringLiteral("serverSeqNum"), e.serverSeqNum},
-                 {QStringLiteral("updateKey"), e.key},
-                 {QStringLiteral("updateValue"), e.value},
-                 {QStringLiteral("locationName"), e.location},
-                 {QStringLiteral("clientId"), e.clientId},
-                 {QStringLiteral("localSeqNum"), e.localSeqNum}};
+    item.json = {{QStringLiteral("serverSeqNum"), e.serverSeqNum}, {QStringLiteral("updateKey"), e.key},
+                 {QStringLiteral("updateValue"), e.value},         {QStringLiteral("locationName"), e.location},
+                 {QStringLiteral("clientId"), e.clientId},         {QStringLiteral("localSeqNum"), e.localSeqNum}};
     // The value dominates an entry's size; names and numbers add little.
     item.approxBytes = compactJson(e.value).size() + e.key.size() + 128;
     return item;
@@ -371,14 +373,15 @@ void LiveServer::onText(ClientConnection* c, const QByteArray& utf8)
     guarded(c, [&] { std::visit([this, c](const auto& request) { handle(c, request); }, std::get<Request>(parsed)); });
 }
 
-template<typename F>
+template <typename F>
 void LiveServer::guarded(ClientConnection* c, F&& handler)
 {
     try {
         handler();
     } catch (const std::exception& e) {
         // Only the CSPRNG throws here; a weak token is worse than a refused request.
-        m_diag->write(QStringLiteral("error"), QStringLiteral("request failed: %1").arg(QString::fromLocal8Bit(e.what())));
+        m_diag->write(QStringLiteral("error"),
+                      QStringLiteral("request failed: %1").arg(QString::fromLocal8Bit(e.what())));
         if (c) {
             c->send(Reply::malformed(QStringLiteral("the server could not process this message; try again")));
         }
@@ -394,13 +397,15 @@ void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
     }
     const QString addr = c->peerAddress();
     if (const qint64 wait = m_createWindow.retryAfterMs(addr, m_clock->steadyMs()); wait > 0) {
-        c->send(Reply::createRejected(QStringLiteral("this address has created %1 meets in the last hour; try again later")
-                                          .arg(m_options.limits.maxMeetsCreatedPerAddressPerHour),
-                                      wait));
+        c->send(
+            Reply::createRejected(QStringLiteral("this address has created %1 meets in the last hour; try again later")
+                                      .arg(m_options.limits.maxMeetsCreatedPerAddressPerHour),
+                                  wait));
         return;
     }
     if (m_authPerAddress.value(addr) >= m_options.limits.maxPendingAuthPerAddress) {
-        c->send(Reply::createRejected(QStringLiteral("this address already has logins being checked; try again shortly"), 1000));
+        c->send(Reply::createRejected(
+            QStringLiteral("this address already has logins being checked; try again shortly"), 1000));
         return;
     }
     // The salt is drawn here, on the event-loop thread, so the random source needs no locking.
@@ -456,21 +461,26 @@ void LiveServer::finishCreate(quint64 connectionId, CreateMeetRequest req, Passw
     config.password = std::move(hash);
     config.createdMs = m_clock->nowMs();
     const QString meetId = config.meetId;
-    m_registry->createMeet(std::move(config), [this, connectionId, req, meetId](Meet* meet, const QString& /*error: logged by the registry*/) {
-        if (!meet) {
-            if (auto* conn = connection(connectionId)) {
-                // The detail (paths, errno) goes to diag.log only.
-                conn->send(Reply::createRejected(QStringLiteral("the server could not store the meet; tell the meet director")));
+    m_registry->createMeet(
+        std::move(config),
+        [this, connectionId, req, meetId](Meet* meet, const QString& /*error: logged by the registry*/) {
+            if (!meet) {
+                if (auto* conn = connection(connectionId)) {
+                    // The detail (paths, errno) goes to diag.log only.
+                    conn->send(Reply::createRejected(
+                        QStringLiteral("the server could not store the meet; tell the meet director")));
+                }
+                return;
             }
-            return;
-        }
-        m_diag->write(QStringLiteral("create"), QStringLiteral("meet %1 created by location '%2' client %3 with %4 endpoint(s)")
-                                                    .arg(meetId, req.thisLocationName, req.clientId)
-                                                    .arg(req.endpoints.size()));
-        guarded(connection(connectionId), [&] {
-            issueSession(connectionId, meet, req.clientId, req.thisLocationName, Role::Update, MsgType::MeetCreated);
+            m_diag->write(QStringLiteral("create"),
+                          QStringLiteral("meet %1 created by location '%2' client %3 with %4 endpoint(s)")
+                              .arg(meetId, req.thisLocationName, req.clientId)
+                              .arg(req.endpoints.size()));
+            guarded(connection(connectionId), [&] {
+                issueSession(connectionId, meet, req.clientId, req.thisLocationName, Role::Update,
+                             MsgType::MeetCreated);
+            });
         });
-    });
 }
 
 void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
@@ -489,8 +499,7 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
     const qint64 wait = m_throttle.retryAfterMs(addr, *meetId);
     if (wait > 0) {
         c->send(Reply::joinRejected(
-            QStringLiteral("too many failed attempts from your address; try again in %1 s")
-                .arg((wait + 999) / 1000),
+            QStringLiteral("too many failed attempts from your address; try again in %1 s").arg((wait + 999) / 1000),
             wait));
         return;
     }
@@ -533,16 +542,15 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
     const QByteArray password = req.password.toUtf8();
     const quint64 id = c->id();
     const QString mid = *meetId;
-    const bool queued = m_auth->run([ok, password, stored, exists] {
-                                        *ok = PasswordHasher::verify(password, stored) && exists;
-                                    },
-                                    this, [this, id, addr, req, mid, ok, pairKey] {
-                                        releaseAuthSlot(addr);
-                                        if (--m_joinsInFlight[pairKey] <= 0) {
-                                            m_joinsInFlight.remove(pairKey);
-                                        }
-                                        guarded(connection(id), [&] { finishJoin(id, addr, req, mid, *ok); });
-                                    });
+    const bool queued = m_auth->run(
+        [ok, password, stored, exists] { *ok = PasswordHasher::verify(password, stored) && exists; }, this,
+        [this, id, addr, req, mid, ok, pairKey] {
+            releaseAuthSlot(addr);
+            if (--m_joinsInFlight[pairKey] <= 0) {
+                m_joinsInFlight.remove(pairKey);
+            }
+            guarded(connection(id), [&] { finishJoin(id, addr, req, mid, *ok); });
+        });
     if (queued) {
         m_joinsInFlight[pairKey] += 1;
         m_authPerAddress[addr] += 1;
@@ -558,9 +566,10 @@ void LiveServer::finishJoin(quint64 connectionId, const QString& address, const 
     Meet* meet = m_registry->find(meetId);
     if (!passwordOk || !meet) {
         m_throttle.recordFailure(address, meetId);
-        m_diag->write(QStringLiteral("join"), QStringLiteral("failed join to meet %1 from %2 (%3 recent failure(s))")
-                                                  .arg(meetId, address)
-                                                  .arg(m_throttle.failures(address, meetId)));
+        m_diag->write(QStringLiteral("join"),
+                      QStringLiteral("failed join to meet %1 from %2 (%3 recent failure(s))")
+                          .arg(meetId, address)
+                          .arg(m_throttle.failures(address, meetId)));
         if (c) {
             c->send(Reply::joinRejected(QStringLiteral("invalid meet ID or password")));
         }
@@ -591,39 +600,39 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
     const Session session = issued.session;
     const QString token = issued.token;
     // The token is handed out only once it is on disk, so a restart never forgets a token a client holds.
-    const QList<QByteArray> expired =
-        meet->persistSessions([this, connectionId, meet, session, token, replyType](bool ok, const QString& error) {
-        ClientConnection* c = connection(connectionId);
-        if (!ok) {
-            meet->sessions().revoke(session.tokenHash);
-            m_registry->unindexSession(session.tokenHash);
-            m_diag->write(QStringLiteral("storage"), QStringLiteral("meet %1: cannot write sessions.json: %2")
-                                                         .arg(meet->meetId(), error));
-            if (c) {
-                const QString why = QStringLiteral("the server could not store the session; try again");
-                c->send(replyType == MsgType::MeetCreated ? Reply::createRejected(why) : Reply::joinRejected(why));
+    const QList<QByteArray> expired = meet->persistSessions(
+        [this, connectionId, meet, session, token, replyType](bool ok, const QString& error) {
+            ClientConnection* c = connection(connectionId);
+            if (!ok) {
+                meet->sessions().revoke(session.tokenHash);
+                m_registry->unindexSession(session.tokenHash);
+                m_diag->write(QStringLiteral("storage"),
+                              QStringLiteral("meet %1: cannot write sessions.json: %2").arg(meet->meetId(), error));
+                if (c) {
+                    const QString why = QStringLiteral("the server could not store the session; try again");
+                    c->send(replyType == MsgType::MeetCreated ? Reply::createRejected(why) : Reply::joinRejected(why));
+                }
+                return;
             }
-            return;
-        }
-        m_diag->write(QStringLiteral("session"), QStringLiteral("meet %1: session issued to location '%2' client %3 as %4")
-                                                     .arg(meet->meetId(), session.locationName, session.clientId,
-                                                          roleName(session.role)));
-        if (!c) {
-            return;
-        }
-        bind(c, meet, session);
-        const QString meetId = meet->meetId();
-        c->send(Reply::encode({{QStringLiteral("msgType"), replyType},
-                               {QStringLiteral("meetId"), meetId},
-                               {QStringLiteral("meetIdDisplay"), displayMeetId(meetId)},
-                               {QStringLiteral("sessionToken"), token},
-                               {QStringLiteral("expiresAt"), isoTime(session.expiresMs)},
-                               {QStringLiteral("locationName"), session.locationName},
-                               {QStringLiteral("priority"), *meet->config().priorityOf(session.locationName)},
-                               {QStringLiteral("role"), roleName(session.role)},
-                               {QStringLiteral("endpoints"), meet->config().endpointsJson()},
-                               {QStringLiteral("headServerSeq"), meet->durableSeq()}}));
-    });
+            m_diag->write(QStringLiteral("session"),
+                          QStringLiteral("meet %1: session issued to location '%2' client %3 as %4")
+                              .arg(meet->meetId(), session.locationName, session.clientId, roleName(session.role)));
+            if (!c) {
+                return;
+            }
+            bind(c, meet, session);
+            const QString meetId = meet->meetId();
+            c->send(Reply::encode({{QStringLiteral("msgType"), replyType},
+                                   {QStringLiteral("meetId"), meetId},
+                                   {QStringLiteral("meetIdDisplay"), displayMeetId(meetId)},
+                                   {QStringLiteral("sessionToken"), token},
+                                   {QStringLiteral("expiresAt"), isoTime(session.expiresMs)},
+                                   {QStringLiteral("locationName"), session.locationName},
+                                   {QStringLiteral("priority"), *meet->config().priorityOf(session.locationName)},
+                                   {QStringLiteral("role"), roleName(session.role)},
+                                   {QStringLiteral("endpoints"), meet->config().endpointsJson()},
+                                   {QStringLiteral("headServerSeq"), meet->durableSeq()}}));
+        });
     forgetSessions(expired);
 }
 
@@ -704,7 +713,8 @@ void LiveServer::handle(ClientConnection* c, const UpdateInitRequest& req)
                                    {QStringLiteral("code"), r.code},
                                    {QStringLiteral("reason"), r.reason}});
         }
-        c->send(Reply::encode({{QStringLiteral("msgType"), MsgType::UpdateRejected}, {QStringLiteral("updatesRejected"), arr}}));
+        c->send(Reply::encode(
+            {{QStringLiteral("msgType"), MsgType::UpdateRejected}, {QStringLiteral("updatesRejected"), arr}}));
     }
 }
 
@@ -718,7 +728,8 @@ void LiveServer::handle(ClientConnection* c, const ClientPullRequest& req)
     if (req.lastServerSeq > head) {
         // The client has seen updates this server no longer has: it lost state.
         c->pullCursor.reset();
-        c->send(Reply::encode({{QStringLiteral("msgType"), MsgType::ServerPull}, {QStringLiteral("lastServerSeq"), head}}));
+        c->send(
+            Reply::encode({{QStringLiteral("msgType"), MsgType::ServerPull}, {QStringLiteral("lastServerSeq"), head}}));
         return;
     }
     // A new pull replaces an unfinished one; chunks already sent may overlap (entries carry seqs).
@@ -783,9 +794,10 @@ void LiveServer::watchMeet(Meet* meet)
                                   .arg(error));
                 for (auto it = unacked.cbegin(); it != unacked.cend(); ++it) {
                     if (auto* c = connection(it.key())) {
-                        c->send(Reply::storageError(QStringLiteral("the server could not store these updates; they were "
-                                                                   "not applied - send them again"),
-                                                    *it));
+                        c->send(
+                            Reply::storageError(QStringLiteral("the server could not store these updates; they were "
+                                                               "not applied - send them again"),
+                                                *it));
                     }
                 }
             });

@@ -2,11 +2,11 @@
 
 #include "auth/LoginThrottle.h"
 #include "auth/PasswordHasher.h"
-#include "util/RateWindow.h"
 #include "protocol/Limits.h"
 #include "protocol/Messages.h"
 #include "storage/JournalDevice.h"
 #include "sync/Meet.h"
+#include "util/RateWindow.h"
 
 #include <QHostAddress>
 #include <QHttpServer>
@@ -112,7 +112,7 @@ private:
     /// drains. A long pull therefore never blocks the event loop or piles up in memory.
     void continuePull(ClientConnection* c);
     /// Runs a request handler, answering instead of crashing if it throws (e.g. the CSPRNG failed).
-    template<typename F>
+    template <typename F>
     void guarded(ClientConnection* c, F&& handler);
     void sendAcks(ClientConnection* c, const QList<Meet::Ack>& acks, qint64 head);
     void forgetSessions(const QList<QByteArray>& tokenHashes);
@@ -135,7 +135,7 @@ private:
     PasswordHash m_decoyHash; // verified against when a meet ID is unknown, so timing reveals nothing
     QHash<QString, int> m_joinsInFlight; // "address|meetId" -> password checks running for the pair
     QHash<QString, int> m_authPerAddress; // address -> password checks queued or running
-    RateWindow m_createWindow;     // meets created per address per hour
+    RateWindow m_createWindow; // meets created per address per hour
     QTimer m_heartbeat;
 
     QHttpServer m_http;

@@ -39,9 +39,7 @@ std::optional<KeyPath> KeyPath::parse(const QString& text, int maxLength, int ma
     }
     if (text.size() > maxLength) {
         kind = Problem::TooLong;
-        return fail(QStringLiteral("key is %1 characters long; the limit is %2")
-                        .arg(text.size())
-                        .arg(maxLength));
+        return fail(QStringLiteral("key is %1 characters long; the limit is %2").arg(text.size()).arg(maxLength));
     }
 
     KeyPath path;
@@ -79,8 +77,10 @@ std::optional<KeyPath> KeyPath::parse(const QString& text, int maxLength, int ma
 
     Segment first;
     if (!readIdent(&first.name)) {
-        return fail(QStringLiteral("key must start with a field name (a letter or '_', then letters, digits or '_') at position %1")
-                        .arg(i));
+        return fail(
+            QStringLiteral(
+                "key must start with a field name (a letter or '_', then letters, digits or '_') at position %1")
+                .arg(i));
     }
     path.m_segments.append(first);
 
@@ -103,9 +103,10 @@ std::optional<KeyPath> KeyPath::parse(const QString& text, int maxLength, int ma
             const qsizetype numberStart = i;
             if (!readNumber(&seg.number)) {
                 const bool digits = i > numberStart && text[numberStart] != u'0';
-                return fail(digits ? QStringLiteral("integer at position %1 is larger than 9007199254740991").arg(numberStart)
-                                   : QStringLiteral("expected a non-negative integer without leading zeros at position %1")
-                                         .arg(numberStart));
+                return fail(
+                    digits ? QStringLiteral("integer at position %1 is larger than 9007199254740991").arg(numberStart)
+                           : QStringLiteral("expected a non-negative integer without leading zeros at position %1")
+                                 .arg(numberStart));
             }
             if (i >= n || text[i] != u']') {
                 return fail(QStringLiteral("expected ']' at position %1").arg(i));

@@ -17,22 +17,30 @@ class KeyPath
 public:
     struct Segment
     {
-        enum class Kind { Field, Index, Id };
-        Kind kind = Kind::Field;
-        QString name;  // Field
-        qint64 number = 0; // Index or Id
-        bool operator==(const Segment& o) const
+        enum class Kind
         {
-            return kind == o.kind && name == o.name && number == o.number;
-        }
+            Field,
+            Index,
+            Id
+        };
+        Kind kind = Kind::Field;
+        QString name; // Field
+        qint64 number = 0; // Index or Id
+        bool operator==(const Segment& o) const { return kind == o.kind && name == o.name && number == o.number; }
     };
 
-    enum class Problem { None, Syntax, TooLong, TooDeep };
+    enum class Problem
+    {
+        None,
+        Syntax,
+        TooLong,
+        TooDeep
+    };
 
     /// Parses `text`. On failure returns nullopt and, if given, a reason that names the offending
     /// character position and the kind of problem.
-    static std::optional<KeyPath> parse(const QString& text, int maxLength, int maxDepth,
-                                        QString* error = nullptr, Problem* problem = nullptr);
+    static std::optional<KeyPath> parse(const QString& text, int maxLength, int maxDepth, QString* error = nullptr,
+                                        Problem* problem = nullptr);
 
     const QList<Segment>& segments() const { return m_segments; }
     int depth() const { return static_cast<int>(m_segments.size()); }

@@ -26,7 +26,8 @@ class FieldReader
 {
 public:
     explicit FieldReader(const QJsonObject& obj, QString context = {})
-        : m_obj(obj), m_context(std::move(context))
+        : m_obj(obj)
+        , m_context(std::move(context))
     {
     }
 
@@ -55,12 +56,9 @@ public:
             return 0;
         }
         const double d = v.toDouble();
-        if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min)
-            || d > static_cast<double>(max)) {
-            setError(QStringLiteral("field '%1'%2 must be an integer from %3 to %4")
-                         .arg(name, where())
-                         .arg(min)
-                         .arg(max));
+        if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) || d > static_cast<double>(max)) {
+            setError(
+                QStringLiteral("field '%1'%2 must be an integer from %3 to %4").arg(name, where()).arg(min).arg(max));
             return 0;
         }
         return static_cast<qint64>(d);
@@ -234,9 +232,8 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
                 return malformed(ur.error());
             }
             if (seen.contains(u.localSeqNum)) {
-                return malformed(QStringLiteral("updates[%1] repeats localSeqNum %2 within one message")
-                                     .arg(i)
-                                     .arg(u.localSeqNum));
+                return malformed(
+                    QStringLiteral("updates[%1] repeats localSeqNum %2 within one message").arg(i).arg(u.localSeqNum));
             }
             seen.insert(u.localSeqNum);
             req.updates.append(u);
@@ -400,8 +397,7 @@ QString validateCreate(const CreateMeetRequest& req, const Limits& limits)
         return QStringLiteral("password must be at most %1 characters").arg(limits.maxPasswordLength);
     }
     if (!isValidClientId(req.clientId, limits.maxClientIdLength)) {
-        return QStringLiteral("clientId must be 1 to %1 characters of A-Z a-z 0-9 - _")
-            .arg(limits.maxClientIdLength);
+        return QStringLiteral("clientId must be 1 to %1 characters of A-Z a-z 0-9 - _").arg(limits.maxClientIdLength);
     }
     if (req.endpoints.isEmpty()) {
         return QStringLiteral("at least one endpoint is required");

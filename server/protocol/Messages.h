@@ -34,7 +34,11 @@ inline const QString LimitExceeded = QStringLiteral("LIMIT_EXCEEDED");
 inline const QString StorageError = QStringLiteral("STORAGE_ERROR");
 } // namespace MsgType
 
-enum class Role { Update, Display };
+enum class Role
+{
+    Update,
+    Display
+};
 QString roleName(Role role);
 
 struct Endpoint
@@ -85,10 +89,15 @@ using Request = std::variant<CreateMeetRequest, JoinMeetRequest, UpdateInitReque
 /// Why a message could not be turned into a Request. Each kind maps to one error message type.
 struct ParseError
 {
-    enum class Kind { Malformed, UnknownType, LimitExceeded };
+    enum class Kind
+    {
+        Malformed,
+        UnknownType,
+        LimitExceeded
+    };
     Kind kind = Kind::Malformed;
     QString errMsg;
-    QString msgType;   // UnknownType: the type the client sent
+    QString msgType; // UnknownType: the type the client sent
     QString limitName; // LimitExceeded
     qint64 limitMax = 0;
 };
@@ -98,7 +107,10 @@ struct ParseError
 class MessageParser
 {
 public:
-    explicit MessageParser(const Limits& limits) : m_limits(limits) {}
+    explicit MessageParser(const Limits& limits)
+        : m_limits(limits)
+    {
+    }
     std::variant<Request, ParseError> parse(const QByteArray& utf8) const;
 
 private:

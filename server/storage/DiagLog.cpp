@@ -9,7 +9,9 @@
 
 namespace oll {
 
-DiagLog::DiagLog(const QString& path, const Clock& clock) : m_file(path), m_clock(clock)
+DiagLog::DiagLog(const QString& path, const Clock& clock)
+    : m_file(path)
+    , m_clock(clock)
 {
     m_file.open(QIODevice::WriteOnly | QIODevice::Append | QIODevice::Unbuffered);
 }
@@ -19,8 +21,8 @@ void DiagLog::write(const QString& category, const QString& message)
     rotateIfLarge();
     QString text = message;
     text.replace(u'\n', u' ');
-    const QString line = QDateTime::fromMSecsSinceEpoch(m_clock.nowMs(), Qt::UTC).toString(Qt::ISODateWithMs)
-        + u' ' + category + u' ' + text + u'\n';
+    const QString line = QDateTime::fromMSecsSinceEpoch(m_clock.nowMs(), Qt::UTC).toString(Qt::ISODateWithMs) + u' '
+        + category + u' ' + text + u'\n';
     const QByteArray bytes = line.toUtf8();
     if (m_file.isOpen()) {
         m_file.write(bytes);

@@ -30,11 +30,11 @@ struct JournalEntry
 struct JournalLoad
 {
     QList<JournalEntry> entries;
-    qint64 validBytes = 0;      // length of the prefix made of whole, valid, contiguous lines
+    qint64 validBytes = 0; // length of the prefix made of whole, valid, contiguous lines
     qint64 fileBytes = 0;
-    qint64 tornTailBytes = 0;   // bytes after the last whole line that were not a valid line
-    int damagedLine = 0;        // 1-based line where damage other than a torn tail starts; 0 if none
-    QString damage;             // what was wrong there
+    qint64 tornTailBytes = 0; // bytes after the last whole line that were not a valid line
+    int damagedLine = 0; // 1-based line where damage other than a torn tail starts; 0 if none
+    QString damage; // what was wrong there
     bool ok() const { return damagedLine == 0; }
 };
 

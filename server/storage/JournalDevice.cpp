@@ -17,11 +17,14 @@ std::unique_ptr<JournalDevice> PosixJournalDevice::open(const QString& path, QSt
     const int fd = ::open(QFile::encodeName(path).constData(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (error) {
-            *error = QStringLiteral("cannot open journal %1: %2").arg(path, QString::fromLocal8Bit(std::strerror(errno)));
+            *error
+                = QStringLiteral("cannot open journal %1: %2").arg(path, QString::fromLocal8Bit(std::strerror(errno)));
         }
         return nullptr;
     }
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (::fstat(fd, &st) != 0) {
         if (error) {
             *error = QStringLiteral("cannot stat journal %1").arg(path);

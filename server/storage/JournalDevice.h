@@ -43,7 +43,12 @@ public:
     QString errorString() const override { return m_error; }
 
 private:
-    PosixJournalDevice(int fd, qint64 size, QString path) : m_fd(fd), m_size(size), m_path(std::move(path)) {}
+    PosixJournalDevice(int fd, qint64 size, QString path)
+        : m_fd(fd)
+        , m_size(size)
+        , m_path(std::move(path))
+    {
+    }
     bool fail(const QString& what);
 
     int m_fd;

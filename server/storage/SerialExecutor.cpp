@@ -4,7 +4,11 @@
 
 namespace oll {
 
-SerialExecutor::SerialExecutor(QThreadPool* pool, QObject* parent) : QObject(parent), m_pool(pool) {}
+SerialExecutor::SerialExecutor(QThreadPool* pool, QObject* parent)
+    : QObject(parent)
+    , m_pool(pool)
+{
+}
 
 SerialExecutor::~SerialExecutor()
 {

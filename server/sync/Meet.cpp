@@ -8,9 +8,8 @@
 
 namespace oll {
 
-Meet::Meet(MeetConfig config, QString directory, std::unique_ptr<JournalDevice> journal,
-           QList<JournalEntry> replayed, QThreadPool* ioPool, const Clock& clock, RandomSource& random,
-           const Limits& limits, QObject* parent)
+Meet::Meet(MeetConfig config, QString directory, std::unique_ptr<JournalDevice> journal, QList<JournalEntry> replayed,
+           QThreadPool* ioPool, const Clock& clock, RandomSource& random, const Limits& limits, QObject* parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_directory(std::move(directory))
@@ -50,7 +49,7 @@ std::optional<Meet::Rejection> Meet::validate(const UpdateRequest& u, const Sess
     KeyPath::Problem problem = KeyPath::Problem::None;
     if (!KeyPath::parse(u.key, m_limits.maxKeyLength, m_limits.maxKeyDepth, &why, &problem)) {
         const QString code = problem == KeyPath::Problem::TooLong ? QStringLiteral("KEY_TOO_LONG")
-            : problem == KeyPath::Problem::TooDeep               ? QStringLiteral("KEY_TOO_DEEP")
+            : problem == KeyPath::Problem::TooDeep                ? QStringLiteral("KEY_TOO_DEEP")
                                                                   : QStringLiteral("KEY_INVALID");
         return Rejection{u.localSeqNum, code, QStringLiteral("updateKey: ") + why};
     }
@@ -60,8 +59,9 @@ std::optional<Meet::Rejection> Meet::validate(const UpdateRequest& u, const Sess
     }
     const qint64 size = compactJson(u.value).size();
     if (size > m_limits.maxValueBytes) {
-        return Rejection{u.localSeqNum, QStringLiteral("VALUE_TOO_LARGE"),
-                         QStringLiteral("updateValue is %1 bytes; the limit is %2").arg(size).arg(m_limits.maxValueBytes)};
+        return Rejection{
+            u.localSeqNum, QStringLiteral("VALUE_TOO_LARGE"),
+            QStringLiteral("updateValue is %1 bytes; the limit is %2").arg(size).arg(m_limits.maxValueBytes)};
     }
     return std::nullopt;
 }

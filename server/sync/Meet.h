@@ -48,14 +48,14 @@ public:
     };
     struct SubmitResult
     {
-        QList<Ack> immediateAcks;     // resends of updates already durable
-        QList<Rejection> rejections;  // updates that will never be applied
-        QList<qint64> notStored;      // localSeqNums refused for now: the journal is unusable; resend later
+        QList<Ack> immediateAcks; // resends of updates already durable
+        QList<Rejection> rejections; // updates that will never be applied
+        QList<qint64> notStored; // localSeqNums refused for now: the journal is unusable; resend later
     };
 
-    Meet(MeetConfig config, QString directory, std::unique_ptr<JournalDevice> journal,
-         QList<JournalEntry> replayed, QThreadPool* ioPool, const Clock& clock, RandomSource& random,
-         const Limits& limits, QObject* parent = nullptr);
+    Meet(MeetConfig config, QString directory, std::unique_ptr<JournalDevice> journal, QList<JournalEntry> replayed,
+         QThreadPool* ioPool, const Clock& clock, RandomSource& random, const Limits& limits,
+         QObject* parent = nullptr);
     ~Meet() override;
 
     const MeetConfig& config() const { return m_config; }
@@ -114,13 +114,13 @@ private:
     SessionStore m_sessions;
 
     std::shared_ptr<JournalDevice> m_journal; // shared with jobs on the executor
-    SerialExecutor* m_executor;               // child
+    SerialExecutor* m_executor; // child
     QTimer m_flushTimer;
 
-    QList<JournalEntry> m_entries;                    // m_entries[i].serverSeqNum == i + 1
+    QList<JournalEntry> m_entries; // m_entries[i].serverSeqNum == i + 1
     QHash<QString, QHash<qint64, qint64>> m_seqByClient; // clientId -> localSeqNum -> serverSeqNum
-    QList<JournalEntry> m_unflushed;                  // sequenced, not yet handed to a flush
-    QMap<qint64, QList<Waiter>> m_waiters;            // serverSeqNum -> who awaits its ack
+    QList<JournalEntry> m_unflushed; // sequenced, not yet handed to a flush
+    QMap<qint64, QList<Waiter>> m_waiters; // serverSeqNum -> who awaits its ack
     qint64 m_durableSeq = 0;
     qint64 m_durableBytes = 0;
     bool m_flushInFlight = false;

@@ -27,12 +27,12 @@ QJsonArray MeetConfig::endpointsJson() const
 
 QJsonObject MeetConfig::toJson() const
 {
-    return {{QStringLiteral("formatVersion"), 1},
-            {QStringLiteral("meetId"), meetId},
-            {QStringLiteral("createdAt"),
-             QDateTime::fromMSecsSinceEpoch(createdMs, Qt::UTC).toString(Qt::ISODateWithMs)},
-            {QStringLiteral("password"), password.toJson()},
-            {QStringLiteral("endpoints"), endpointsJson()}};
+    return {
+        {QStringLiteral("formatVersion"), 1},
+        {QStringLiteral("meetId"), meetId},
+        {QStringLiteral("createdAt"), QDateTime::fromMSecsSinceEpoch(createdMs, Qt::UTC).toString(Qt::ISODateWithMs)},
+        {QStringLiteral("password"), password.toJson()},
+        {QStringLiteral("endpoints"), endpointsJson()}};
 }
 
 std::optional<MeetConfig> MeetConfig::fromJson(const QJsonObject& obj, QString* error)
@@ -56,8 +56,8 @@ std::optional<MeetConfig> MeetConfig::fromJson(const QJsonObject& obj, QString* 
         return fail(QStringLiteral("invalid password hash"));
     }
     c.password = *pw;
-    const QDateTime created =
-        QDateTime::fromString(obj.value(QStringLiteral("createdAt")).toString(), Qt::ISODateWithMs);
+    const QDateTime created
+        = QDateTime::fromString(obj.value(QStringLiteral("createdAt")).toString(), Qt::ISODateWithMs);
     c.createdMs = created.isValid() ? created.toMSecsSinceEpoch() : 0;
     const QJsonArray eps = obj.value(QStringLiteral("endpoints")).toArray();
     for (const QJsonValue& v : eps) {

@@ -24,7 +24,7 @@ QString errnoText(const QString& what, const QString& path)
 /// What the file half of a creation found, handed back to the registry's thread.
 struct CreateOutcome
 {
-    QString error;    // empty on success; else the reason handed to `done`
+    QString error; // empty on success; else the reason handed to `done`
     QString leftover; // a path of the attempt that could not be removed (diag only)
 };
 
@@ -79,8 +79,7 @@ CreateOutcome buildMeetDirectory(const QString& parent, const QString& staging, 
 } // namespace
 
 MeetRegistry::MeetRegistry(QString dataDir, const Clock& clock, RandomSource& random,
-                           JournalDeviceFactory journalFactory, const Limits& limits, DiagLog& diag,
-                           QObject* parent)
+                           JournalDeviceFactory journalFactory, const Limits& limits, DiagLog& diag, QObject* parent)
     : QObject(parent)
     , m_dataDir(std::move(dataDir))
     , m_clock(clock)
@@ -123,15 +122,17 @@ bool MeetRegistry::load(QString* error)
     const QStringList current = QDir(currentDir()).entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
     for (const QString& id : current) {
         if (normalizeMeetId(id) != id) {
-            m_diag.write(QStringLiteral("load"), QStringLiteral("ignoring directory '%1' in current-meets: not a meet ID").arg(id));
+            m_diag.write(QStringLiteral("load"),
+                         QStringLiteral("ignoring directory '%1' in current-meets: not a meet ID").arg(id));
             continue;
         }
         loadMeet(id);
     }
-    m_diag.write(QStringLiteral("load"), QStringLiteral("%1 current meet(s) loaded, %2 damaged, %3 finished")
-                                             .arg(m_meets.size())
-                                             .arg(m_damaged.size())
-                                             .arg(m_finished.size()));
+    m_diag.write(QStringLiteral("load"),
+                 QStringLiteral("%1 current meet(s) loaded, %2 damaged, %3 finished")
+                     .arg(m_meets.size())
+                     .arg(m_damaged.size())
+                     .arg(m_finished.size()));
     return true;
 }
 
@@ -139,8 +140,9 @@ void MeetRegistry::removeInterruptedCreations()
 {
     // A staging directory never held a session or an update, so nothing is lost. Symlinks are
     // skipped so that removal never reaches outside current-meets.
-    const QStringList staging = QDir(currentDir()).entryList(
-        {QStringLiteral(".creating-*")}, QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot | QDir::NoSymLinks);
+    const QStringList staging = QDir(currentDir())
+                                    .entryList({QStringLiteral(".creating-*")},
+                                               QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot | QDir::NoSymLinks);
     for (const QString& name : staging) {
         const QString text = QDir(currentDir() + u'/' + name).removeRecursively()
             ? QStringLiteral("cleaned up an interrupted meet creation: removed '%1' in current-meets")
@@ -198,19 +200,21 @@ void MeetRegistry::loadMeet(const QString& meetId)
             damaged(QStringLiteral("cannot cut torn journal tail: %1").arg(device->errorString()));
             return;
         }
-        m_diag.write(QStringLiteral("load"), QStringLiteral("meet %1: cut off a torn last journal line (%2 bytes) after seq %3")
-                                                 .arg(meetId)
-                                                 .arg(replay.tornTailBytes)
-                                                 .arg(replay.entries.size()));
+        m_diag.write(QStringLiteral("load"),
+                     QStringLiteral("meet %1: cut off a torn last journal line (%2 bytes) after seq %3")
+                         .arg(meetId)
+                         .arg(replay.tornTailBytes)
+                         .arg(replay.entries.size()));
     }
 
-    auto meet = std::make_unique<Meet>(*config, dir, std::move(device), std::move(replay.entries), &m_ioPool,
-                                       m_clock, m_random, m_limits);
+    auto meet = std::make_unique<Meet>(*config, dir, std::move(device), std::move(replay.entries), &m_ioPool, m_clock,
+                                       m_random, m_limits);
     QByteArray sessionBytes;
     if (AtomicFile::read(Meet::sessionsPath(dir), &sessionBytes, &err)) {
         if (!meet->sessions().loadJson(QJsonDocument::fromJson(sessionBytes).object())) {
             // Sessions are replaceable: clients simply join again.
-            m_diag.write(QStringLiteral("load"), QStringLiteral("meet %1: sessions.json unreadable; sessions reset").arg(meetId));
+            m_diag.write(QStringLiteral("load"),
+                         QStringLiteral("meet %1: sessions.json unreadable; sessions reset").arg(meetId));
         }
     }
     meet->sessions().pruneExpired();
@@ -292,14 +296,14 @@ void MeetRegistry::createMeet(MeetConfig config, std::function<void(Meet*, const
                 }
                 // Renamed into place but never handed to anyone: take it back (on the I/O pool)
                 // rather than leave a meet that no one knows the ID of.
-                m_createExecutor->post(
-                    [parent, staging, dir, outcome] { outcome->leftover = withdrawMeetDirectory(parent, dir, staging); },
-                    [fail, err] { fail(err); });
+                m_createExecutor->post([parent, staging, dir,
+                                        outcome] { outcome->leftover = withdrawMeetDirectory(parent, dir, staging); },
+                                       [fail, err] { fail(err); });
                 return;
             }
             m_reserved.remove(config.meetId);
-            Meet* meet = adopt(std::make_unique<Meet>(config, dir, std::move(device), QList<JournalEntry>{},
-                                                      &m_ioPool, m_clock, m_random, m_limits));
+            Meet* meet = adopt(std::make_unique<Meet>(config, dir, std::move(device), QList<JournalEntry>{}, &m_ioPool,
+                                                      m_clock, m_random, m_limits));
             done(meet, QString());
         });
 }

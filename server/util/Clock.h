@@ -29,7 +29,10 @@ public:
 class ManualClock final : public Clock
 {
 public:
-    explicit ManualClock(qint64 startMs = 1'790'000'000'000) : m_now(startMs) {}
+    explicit ManualClock(qint64 startMs = 1'790'000'000'000)
+        : m_now(startMs)
+    {
+    }
     qint64 nowMs() const override { return m_now; }
     qint64 steadyMs() const override { return m_now; }
     void advanceMs(qint64 ms) { m_now += ms; }

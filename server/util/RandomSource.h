@@ -33,7 +33,10 @@ public:
 class SeededRandomSource final : public RandomSource
 {
 public:
-    explicit SeededRandomSource(std::uint64_t seed) : m_state(seed) {}
+    explicit SeededRandomSource(std::uint64_t seed)
+        : m_state(seed)
+    {
+    }
     QByteArray bytes(int n) override;
 
 private:

@@ -11,7 +11,11 @@ namespace oll {
 class RateWindow
 {
 public:
-    RateWindow(int maxEvents, qint64 windowMs) : m_max(maxEvents), m_windowMs(windowMs) {}
+    RateWindow(int maxEvents, qint64 windowMs)
+        : m_max(maxEvents)
+        , m_windowMs(windowMs)
+    {
+    }
 
     /// Records an event for `key` at `nowMs` if the window has room; false (nothing recorded) if not.
     bool tryRecord(const QString& key, qint64 nowMs)

@@ -20,7 +20,8 @@ void onSignal(int signalNumber)
 
 } // namespace
 
-UnixSignals::UnixSignals(QObject* parent) : QObject(parent)
+UnixSignals::UnixSignals(QObject* parent)
+    : QObject(parent)
 {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_pipe) != 0) {
         return;
@@ -32,7 +33,9 @@ UnixSignals::UnixSignals(QObject* parent) : QObject(parent)
             Q_EMIT terminationRequested(byte);
         }
     });
-    struct sigaction sa{};
+    struct sigaction sa
+    {
+    };
     sa.sa_handler = onSignal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;

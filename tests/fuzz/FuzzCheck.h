@@ -38,9 +38,9 @@ inline QString show(const QString& text)
 
 } // namespace oll::fuzz
 
-#define FUZZ_CHECK(cond, detail)                                                   \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            ::oll::fuzz::checkFailed(#cond, __FILE__, __LINE__, (detail));         \
-        }                                                                          \
+#define FUZZ_CHECK(cond, detail)                                                                                       \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            ::oll::fuzz::checkFailed(#cond, __FILE__, __LINE__, (detail));                                             \
+        }                                                                                                              \
     } while (false)

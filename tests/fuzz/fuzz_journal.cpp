@@ -41,8 +41,9 @@ void checkRoundTrip(const oll::JournalEntry& e)
     const auto back = oll::JournalEntry::fromLine(line.chopped(1), &why);
     FUZZ_CHECK(back.has_value(), show(line) + QStringLiteral(": ") + why);
     FUZZ_CHECK(back->key == e.key, show(e.key) + QStringLiteral(" came back as ") + show(back->key));
-    FUZZ_CHECK(back->value == e.value, show(oll::compactJson(e.value)) + QStringLiteral(" came back as ")
-                                           + show(oll::compactJson(back->value)));
+    FUZZ_CHECK(back->value == e.value,
+               show(oll::compactJson(e.value)) + QStringLiteral(" came back as ")
+                   + show(oll::compactJson(back->value)));
     FUZZ_CHECK(back->serverSeqNum == e.serverSeqNum, show(line));
     FUZZ_CHECK(back->location == e.location, show(line));
     FUZZ_CHECK(back->clientId == e.clientId, show(line));
@@ -61,8 +62,9 @@ void checkJournal(const QByteArray& content)
     }
     if (load.ok()) {
         if (load.tornTailBytes > 0) {
-            FUZZ_CHECK(load.validBytes + load.tornTailBytes == load.fileBytes,
-                       QStringLiteral("%1 + %2 != %3").arg(load.validBytes).arg(load.tornTailBytes).arg(load.fileBytes));
+            FUZZ_CHECK(
+                load.validBytes + load.tornTailBytes == load.fileBytes,
+                QStringLiteral("%1 + %2 != %3").arg(load.validBytes).arg(load.tornTailBytes).arg(load.fileBytes));
         } else {
             FUZZ_CHECK(load.validBytes == load.fileBytes, QString::number(load.validBytes));
         }
@@ -83,8 +85,7 @@ void checkJournal(const QByteArray& content)
         rewritten += e.toLine();
     }
     const oll::JournalLoad again = oll::JournalReader::read(rewritten);
-    FUZZ_CHECK(again.ok() && again.tornTailBytes == 0 && again.entries.size() == load.entries.size(),
-               show(rewritten));
+    FUZZ_CHECK(again.ok() && again.tornTailBytes == 0 && again.entries.size() == load.entries.size(), show(rewritten));
 }
 
 void checkMeetConfig(const QJsonObject& obj)

@@ -65,8 +65,9 @@ void checkValue(const QJsonValue& value, const oll::Limits& limits)
     FUZZ_CHECK(perr.error == QJsonParseError::NoError && doc.isArray() && doc.array().size() == 1,
                show(text) + QStringLiteral(": ") + perr.errorString());
     const QJsonValue back = doc.array().at(0);
-    FUZZ_CHECK(back == value, QStringLiteral("compactJson ") + show(text) + QStringLiteral(" re-parses as ")
-                                  + show(oll::compactJson(back)));
+    FUZZ_CHECK(back == value,
+               QStringLiteral("compactJson ") + show(text) + QStringLiteral(" re-parses as ")
+                   + show(oll::compactJson(back)));
     FUZZ_CHECK(oll::compactJson(back) == text, show(text));
 }
 

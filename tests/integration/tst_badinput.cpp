@@ -168,8 +168,8 @@ struct MeetFixture
     {
         desk = connected(srv.url());
         QVERIFY(desk);
-        const QJsonObject created = desk->createMeet(QStringLiteral("Desk"), kPassword, endpointList(),
-                                                     QStringLiteral("desk-client"));
+        const QJsonObject created
+            = desk->createMeet(QStringLiteral("Desk"), kPassword, endpointList(), QStringLiteral("desk-client"));
         QCOMPARE(created.value(QStringLiteral("msgType")).toString(), QStringLiteral("MEET_CREATED"));
         meetId = desk->meetId;
         join(srv, bystander, QStringLiteral("Platform 1"), QStringLiteral("platform-1"));
@@ -182,7 +182,8 @@ struct MeetFixture
         c = connected(srv.url());
         QVERIFY(c);
         const QJsonObject r = c->joinMeet(meetId, kPassword, location, clientId, role);
-        QVERIFY2(r.value(QStringLiteral("msgType")).toString() == QStringLiteral("MEET_JOINED"), qPrintable(compact(r)));
+        QVERIFY2(r.value(QStringLiteral("msgType")).toString() == QStringLiteral("MEET_JOINED"),
+                 qPrintable(compact(r)));
     }
 };
 
@@ -195,7 +196,8 @@ void proveStillServing(TestClient& bystander, qint64& seq, const QList<TestClien
     const QString key = QStringLiteral("live.platforms[id=1].heartbeat");
     bystander.sendUpdates(bystander.token, {{key, QJsonValue(static_cast<double>(seq)), seq, 0}});
     const auto ack = bystander.next(QStringLiteral("UPDATE_ACK"), 10000);
-    QVERIFY2(ack, qPrintable(QStringLiteral("bystander got no UPDATE_ACK; received: ") + describe(bystander.received())));
+    QVERIFY2(ack,
+             qPrintable(QStringLiteral("bystander got no UPDATE_ACK; received: ") + describe(bystander.received())));
     const QJsonArray acks = ack->value(QStringLiteral("updateAcks")).toArray();
     QCOMPARE(acks.size(), 1);
     QCOMPARE(acks[0].toObject().value(QStringLiteral("localSeqNum")).toInteger(), seq);
@@ -207,9 +209,10 @@ void proveStillServing(TestClient& bystander, qint64& seq, const QList<TestClien
         bool found = false;
         while (!found) {
             const auto relay = w->next(QStringLiteral("UPDATE_RELAY"), 10000);
-            QVERIFY2(relay, qPrintable(QStringLiteral("no UPDATE_RELAY of seq %1; received: %2")
-                                           .arg(serverSeq)
-                                           .arg(describe(w->received()))));
+            QVERIFY2(relay,
+                     qPrintable(QStringLiteral("no UPDATE_RELAY of seq %1; received: %2")
+                                    .arg(serverSeq)
+                                    .arg(describe(w->received()))));
             const QJsonArray entries = relay->value(QStringLiteral("updatesRelayed")).toArray();
             for (const QJsonValue& v : entries) {
                 const QJsonObject e = v.toObject();
@@ -254,8 +257,10 @@ void compareDataDir(const QMap<QString, QByteArray>& before, const QMap<QString,
     QVERIFY2(changed.isEmpty(), qPrintable(changed.join(QStringLiteral(", "))));
     QVERIFY2(newDiag.startsWith(oldDiag), "diag.log was rewritten, not appended to");
     const QByteArray tail = newDiag.mid(oldDiag.size());
-    QVERIFY2(tail.size() <= kMaxDiagGrowth,
-             qPrintable(QStringLiteral("diag.log grew by %1 bytes: %2").arg(tail.size()).arg(QString::fromUtf8(tail.left(300)))));
+    QVERIFY2(
+        tail.size() <= kMaxDiagGrowth,
+        qPrintable(
+            QStringLiteral("diag.log grew by %1 bytes: %2").arg(tail.size()).arg(QString::fromUtf8(tail.left(300)))));
     for (const QString& s : secrets) {
         QVERIFY2(!tail.contains(s.toUtf8()),
                  qPrintable(QStringLiteral("diag.log received a secret: %1").arg(QString::fromUtf8(tail.left(300)))));
@@ -270,14 +275,14 @@ class TestBadInput final : public QObject
 
     ManualClock m_clock{kStartMs};
     std::unique_ptr<InProcessServer> m_server;
-    MeetFixture m_meet;                    // Desk, bystander (Platform 1), updater (Platform 2)
+    MeetFixture m_meet; // Desk, bystander (Platform 1), updater (Platform 2)
     std::unique_ptr<TestClient> m_display; // role "display"
-    QString m_expiringToken;               // issued at kStartMs, everything else a day later
+    QString m_expiringToken; // issued at kStartMs, everything else a day later
 
     QStringList secrets() const
     {
-        return {kPassword, m_meet.desk->token, m_meet.bystander->token, m_meet.updater->token, m_display->token,
-                m_expiringToken};
+        return {kPassword,        m_meet.desk->token, m_meet.bystander->token, m_meet.updater->token,
+                m_display->token, m_expiringToken};
     }
 
     QString otherMeetId() const
@@ -370,38 +375,42 @@ private Q_SLOTS:
         QTest::addRow("missing msgType") << "{\"type\":\"CREATE_MEET\"}" << malformed << "missing field 'msgType'";
         QTest::addRow("msgType number") << "{\"msgType\":7}" << malformed << "field 'msgType' must be a string";
         QTest::addRow("msgType null") << "{\"msgType\":null}" << malformed << "field 'msgType' must be a string";
-        QTest::addRow("msgType array") << "{\"msgType\":[\"JOIN_MEET\"]}" << malformed << "field 'msgType' must be a string";
+        QTest::addRow("msgType array") << "{\"msgType\":[\"JOIN_MEET\"]}" << malformed
+                                       << "field 'msgType' must be a string";
         QTest::addRow("unknown msgType") << "{\"msgType\":\"DROP_MEET\"}" << unknown << "'DROP_MEET'";
-        QTest::addRow("msgType lower case") << with(createBase(), u"msgType"_s, u"create_meet"_s) << unknown << "'create_meet'";
-        QTest::addRow("server-only msgType") << "{\"msgType\":\"UPDATE_ACK\",\"updateAcks\":[]}" << unknown
-                                             << "'UPDATE_ACK'";
+        QTest::addRow("msgType lower case")
+            << with(createBase(), u"msgType"_s, u"create_meet"_s) << unknown << "'create_meet'";
+        QTest::addRow("server-only msgType")
+            << "{\"msgType\":\"UPDATE_ACK\",\"updateAcks\":[]}" << unknown << "'UPDATE_ACK'";
         QTest::addRow("empty msgType") << "{\"msgType\":\"\"}" << unknown << "unknown message type";
         QTest::addRow("10k-character msgType")
             << json({{u"msgType"_s, QString(10000, u'X')}}) << unknown << "unknown message type 'XXXX";
 
         // --- CREATE_MEET: fields missing or mistyped --------------------------------------------
-        QTest::addRow("create: no thisLocationName") << with(createBase(), u"thisLocationName"_s, absent) << malformed
-                                                     << "missing field 'thisLocationName'";
-        QTest::addRow("create: thisLocationName number") << with(createBase(), u"thisLocationName"_s, 1) << malformed
-                                                         << "field 'thisLocationName' must be a string";
-        QTest::addRow("create: no password") << with(createBase(), u"password"_s, absent) << malformed
-                                             << "missing field 'password'";
-        QTest::addRow("create: password null") << with(createBase(), u"password"_s, QJsonValue::Null) << malformed
-                                               << "field 'password' must be a string";
-        QTest::addRow("create: no endpoints") << with(createBase(), u"endpoints"_s, absent) << malformed
-                                              << "missing field 'endpoints'";
+        QTest::addRow("create: no thisLocationName")
+            << with(createBase(), u"thisLocationName"_s, absent) << malformed << "missing field 'thisLocationName'";
+        QTest::addRow("create: thisLocationName number")
+            << with(createBase(), u"thisLocationName"_s, 1) << malformed << "field 'thisLocationName' must be a string";
+        QTest::addRow("create: no password")
+            << with(createBase(), u"password"_s, absent) << malformed << "missing field 'password'";
+        QTest::addRow("create: password null")
+            << with(createBase(), u"password"_s, QJsonValue::Null) << malformed << "field 'password' must be a string";
+        QTest::addRow("create: no endpoints")
+            << with(createBase(), u"endpoints"_s, absent) << malformed << "missing field 'endpoints'";
         QTest::addRow("create: endpoints object")
-            << with(createBase(), u"endpoints"_s, QJsonObject{{u"locationName"_s, u"Desk"_s}, {u"priority"_s, 1}}) << malformed
-            << "field 'endpoints' must be an array";
+            << with(createBase(), u"endpoints"_s, QJsonObject{{u"locationName"_s, u"Desk"_s}, {u"priority"_s, 1}})
+            << malformed << "field 'endpoints' must be an array";
         QTest::addRow("create: endpoint a string")
-            << with(createBase(), u"endpoints"_s, QJsonArray{QJsonObject{{u"locationName"_s, u"Desk"_s}, {u"priority"_s, 1}}, u"Platform 1"_s})
+            << with(createBase(), u"endpoints"_s,
+                    QJsonArray{QJsonObject{{u"locationName"_s, u"Desk"_s}, {u"priority"_s, 1}}, u"Platform 1"_s})
             << malformed << "endpoints[1] must be an object";
         QTest::addRow("create: endpoint without locationName")
             << with(createBase(), u"endpoints"_s, QJsonArray{QJsonObject{{u"priority"_s, 1}}}) << malformed
             << "missing field 'locationName' in endpoints[0]";
         QTest::addRow("create: endpoint without priority")
-            << with(createBase(), u"endpoints"_s, QJsonArray{QJsonObject{{u"locationName"_s, u"Desk"_s}, {u"priority"_s, 1}},
-                                                          QJsonObject{{u"locationName"_s, u"Platform 1"_s}}})
+            << with(createBase(), u"endpoints"_s,
+                    QJsonArray{QJsonObject{{u"locationName"_s, u"Desk"_s}, {u"priority"_s, 1}},
+                               QJsonObject{{u"locationName"_s, u"Platform 1"_s}}})
             << malformed << "missing field 'priority' in endpoints[1]";
         QTest::addRow("create: priority string")
             << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, u"10"_s}})) << malformed
@@ -412,32 +421,32 @@ private Q_SLOTS:
         QTest::addRow("create: priority out of range")
             << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 1e12}})) << malformed
             << "field 'priority' in endpoints[0] must be an integer from";
-        QTest::addRow("create: no clientId") << with(createBase(), u"clientId"_s, absent) << malformed
-                                             << "missing field 'clientId'";
+        QTest::addRow("create: no clientId")
+            << with(createBase(), u"clientId"_s, absent) << malformed << "missing field 'clientId'";
         {
             QList<QPair<QString, QJsonValue>> many;
             for (int i = 0; i < 33; ++i) {
                 many.append({QStringLiteral("Platform %1").arg(i), i});
             }
             QTest::addRow("create: 33 endpoints")
-                << with(createBase(), u"endpoints"_s, endpoints(many))
-                << limit << "endpoints";
+                << with(createBase(), u"endpoints"_s, endpoints(many)) << limit << "endpoints";
         }
 
         // --- CREATE_MEET: well-formed but unacceptable -------------------------------------------
-        QTest::addRow("create: 9-character password") << with(createBase(), u"password"_s, u"123456789"_s) << createRejected
-                                                      << "password must be at least 10 characters";
-        QTest::addRow("create: empty password") << with(createBase(), u"password"_s, u""_s) << createRejected
-                                                << "password must be at least 10 characters";
+        QTest::addRow("create: 9-character password") << with(createBase(), u"password"_s, u"123456789"_s)
+                                                      << createRejected << "password must be at least 10 characters";
+        QTest::addRow("create: empty password")
+            << with(createBase(), u"password"_s, u""_s) << createRejected << "password must be at least 10 characters";
         QTest::addRow("create: 1025-character password") << with(createBase(), u"password"_s, QString(1025, u'p'))
                                                          << createRejected << "password must be at most 1024";
-        QTest::addRow("create: no endpoints at all") << with(createBase(), u"endpoints"_s, QJsonArray{}) << createRejected
-                                                     << "at least one endpoint";
-        QTest::addRow("create: duplicate endpoint names")
-            << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {u"Platform 1"_s, 5}, {u"Platform 1"_s, 4}}))
-            << createRejected << "duplicate endpoint name 'Platform 1'";
+        QTest::addRow("create: no endpoints at all")
+            << with(createBase(), u"endpoints"_s, QJsonArray{}) << createRejected << "at least one endpoint";
+        QTest::addRow("create: duplicate endpoint names") << with(
+            createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {u"Platform 1"_s, 5}, {u"Platform 1"_s, 4}}))
+                                                          << createRejected << "duplicate endpoint name 'Platform 1'";
         QTest::addRow("create: duplicate names differing in case")
-            << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {u"Platform 1"_s, 5}, {u"PLATFORM 1"_s, 4}}))
+            << with(createBase(), u"endpoints"_s,
+                    endpoints({{u"Desk"_s, 10}, {u"Platform 1"_s, 5}, {u"PLATFORM 1"_s, 4}}))
             << createRejected << "duplicate endpoint name 'PLATFORM 1'";
         QTest::addRow("create: thisLocationName not an endpoint")
             << with(createBase(), u"thisLocationName"_s, u"Warm-up room"_s) << createRejected
@@ -451,107 +460,117 @@ private Q_SLOTS:
             << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {u"   "_s, 5}})) << createRejected
             << "location names must not be empty";
         QTest::addRow("create: 65-character location name")
-            << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {QString(65, u'L'), 5}})) << createRejected
-            << "longer than 64 characters";
+            << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {QString(65, u'L'), 5}}))
+            << createRejected << "longer than 64 characters";
         QTest::addRow("create: location name with leading space")
             << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {u" Platform 1"_s, 5}})) << createRejected
             << "leading or trailing spaces";
         QTest::addRow("create: location name with control character")
             << with(createBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {QStringLiteral("Plat\nform"), 5}}))
             << createRejected << "must not contain control characters";
-        QTest::addRow("create: empty clientId") << with(createBase(), u"clientId"_s, u""_s) << createRejected
-                                                << "clientId must be 1 to 64 characters";
-        QTest::addRow("create: clientId with path characters") << with(createBase(), u"clientId"_s, u"../../etc"_s)
-                                                               << createRejected << "clientId must be 1 to 64 characters";
+        QTest::addRow("create: empty clientId")
+            << with(createBase(), u"clientId"_s, u""_s) << createRejected << "clientId must be 1 to 64 characters";
+        QTest::addRow("create: clientId with path characters")
+            << with(createBase(), u"clientId"_s, u"../../etc"_s) << createRejected
+            << "clientId must be 1 to 64 characters";
         QTest::addRow("create: 65-character clientId") << with(createBase(), u"clientId"_s, QString(65, u'c'))
                                                        << createRejected << "clientId must be 1 to 64 characters";
 
         // --- JOIN_MEET: fields missing or mistyped -----------------------------------------------
-        QTest::addRow("join: no meetId") << with(joinBase(), u"meetId"_s, absent) << malformed << "missing field 'meetId'";
-        QTest::addRow("join: meetId number") << with(joinBase(), u"meetId"_s, 123456789) << malformed
-                                             << "field 'meetId' must be a string";
-        QTest::addRow("join: no password") << with(joinBase(), u"password"_s, absent) << malformed
-                                           << "missing field 'password'";
-        QTest::addRow("join: password number") << with(joinBase(), u"password"_s, 1234567890) << malformed
-                                               << "field 'password' must be a string";
-        QTest::addRow("join: no locationName") << with(joinBase(), u"locationName"_s, absent) << malformed
-                                               << "missing field 'locationName'";
-        QTest::addRow("join: no clientId") << with(joinBase(), u"clientId"_s, absent) << malformed
-                                           << "missing field 'clientId'";
-        QTest::addRow("join: unknown role") << with(joinBase(), u"role"_s, u"admin"_s) << malformed
-                                            << "field 'role' must be \"update\" or \"display\"";
-        QTest::addRow("join: role number") << with(joinBase(), u"role"_s, 1) << malformed << "field 'role' must be a string";
+        QTest::addRow("join: no meetId") << with(joinBase(), u"meetId"_s, absent) << malformed
+                                         << "missing field 'meetId'";
+        QTest::addRow("join: meetId number")
+            << with(joinBase(), u"meetId"_s, 123456789) << malformed << "field 'meetId' must be a string";
+        QTest::addRow("join: no password")
+            << with(joinBase(), u"password"_s, absent) << malformed << "missing field 'password'";
+        QTest::addRow("join: password number")
+            << with(joinBase(), u"password"_s, 1234567890) << malformed << "field 'password' must be a string";
+        QTest::addRow("join: no locationName")
+            << with(joinBase(), u"locationName"_s, absent) << malformed << "missing field 'locationName'";
+        QTest::addRow("join: no clientId")
+            << with(joinBase(), u"clientId"_s, absent) << malformed << "missing field 'clientId'";
+        QTest::addRow("join: unknown role")
+            << with(joinBase(), u"role"_s, u"admin"_s) << malformed << "field 'role' must be \"update\" or \"display\"";
+        QTest::addRow("join: role number")
+            << with(joinBase(), u"role"_s, 1) << malformed << "field 'role' must be a string";
 
         // --- JOIN_MEET: meet IDs that are not 9 digits -------------------------------------------
         const QString notAnId = QStringLiteral("a meet ID is 9 digits");
-        QTest::addRow("join: meetId ../../etc") << with(joinBase(), u"meetId"_s, u"../../etc"_s) << joinRejected << notAnId;
-        QTest::addRow("join: meetId 12345678/") << with(joinBase(), u"meetId"_s, u"12345678/"_s) << joinRejected << notAnId;
-        QTest::addRow("join: meetId with NUL") << with(joinBase(), u"meetId"_s, QString(QStringLiteral("123456789") + QChar(0)))
-                                               << joinRejected << notAnId;
-        QTest::addRow("join: meetId /etc/passwd") << with(joinBase(), u"meetId"_s, u"/etc/passwd"_s) << joinRejected << notAnId;
-        QTest::addRow("join: meetId with backslash") << with(joinBase(), u"meetId"_s, u"123\\456\\789"_s) << joinRejected
-                                                     << notAnId;
-        QTest::addRow("join: 8-digit meetId") << with(joinBase(), u"meetId"_s, u"12345678"_s) << joinRejected << notAnId;
-        QTest::addRow("join: 10-digit meetId") << with(joinBase(), u"meetId"_s, u"1234567890"_s) << joinRejected << notAnId;
+        QTest::addRow("join: meetId ../../etc")
+            << with(joinBase(), u"meetId"_s, u"../../etc"_s) << joinRejected << notAnId;
+        QTest::addRow("join: meetId 12345678/")
+            << with(joinBase(), u"meetId"_s, u"12345678/"_s) << joinRejected << notAnId;
+        QTest::addRow("join: meetId with NUL")
+            << with(joinBase(), u"meetId"_s, QString(QStringLiteral("123456789") + QChar(0))) << joinRejected
+            << notAnId;
+        QTest::addRow("join: meetId /etc/passwd")
+            << with(joinBase(), u"meetId"_s, u"/etc/passwd"_s) << joinRejected << notAnId;
+        QTest::addRow("join: meetId with backslash")
+            << with(joinBase(), u"meetId"_s, u"123\\456\\789"_s) << joinRejected << notAnId;
+        QTest::addRow("join: 8-digit meetId")
+            << with(joinBase(), u"meetId"_s, u"12345678"_s) << joinRejected << notAnId;
+        QTest::addRow("join: 10-digit meetId")
+            << with(joinBase(), u"meetId"_s, u"1234567890"_s) << joinRejected << notAnId;
         QTest::addRow("join: empty meetId") << with(joinBase(), u"meetId"_s, u""_s) << joinRejected << notAnId;
         QTest::addRow("join: full-width digits")
             << with(joinBase(), u"meetId"_s, QStringLiteral("\uFF11\uFF12\uFF13\uFF14\uFF15\uFF16\uFF17\uFF18\uFF19"))
             << joinRejected << notAnId;
-        QTest::addRow("join: 10k-character meetId") << with(joinBase(), u"meetId"_s, QString(10000, u'1')) << joinRejected
-                                                    << notAnId;
+        QTest::addRow("join: 10k-character meetId")
+            << with(joinBase(), u"meetId"_s, QString(10000, u'1')) << joinRejected << notAnId;
 
         // --- JOIN_MEET: well-formed but refused ---------------------------------------------------
-        QTest::addRow("join: clientId with spaces") << with(joinBase(), u"clientId"_s, u"a b"_s) << joinRejected
-                                                    << "clientId must be 1 to 64 characters";
-        QTest::addRow("join: wrong password") << with(joinBase(), u"password"_s, u"not the password at all"_s) << joinRejected
-                                              << "invalid meet ID or password";
-        QTest::addRow("join: unknown meet") << with(joinBase(), u"meetId"_s, u"%OTHERMEETID%"_s) << joinRejected
-                                            << "invalid meet ID or password";
-        QTest::addRow("join: 2000-character password") << with(joinBase(), u"password"_s, QString(2000, u'p'))
-                                                       << joinRejected << "invalid meet ID or password";
-        QTest::addRow("join: unknown location") << with(joinBase(), u"locationName"_s, u"Platform 9"_s) << joinRejected
-                                                << "unknown location 'Platform 9'";
-        QTest::addRow("join: location differs in case") << with(joinBase(), u"locationName"_s, u"platform 2"_s)
-                                                        << joinRejected << "unknown location 'platform 2'";
+        QTest::addRow("join: clientId with spaces")
+            << with(joinBase(), u"clientId"_s, u"a b"_s) << joinRejected << "clientId must be 1 to 64 characters";
+        QTest::addRow("join: wrong password") << with(joinBase(), u"password"_s, u"not the password at all"_s)
+                                              << joinRejected << "invalid meet ID or password";
+        QTest::addRow("join: unknown meet")
+            << with(joinBase(), u"meetId"_s, u"%OTHERMEETID%"_s) << joinRejected << "invalid meet ID or password";
+        QTest::addRow("join: 2000-character password")
+            << with(joinBase(), u"password"_s, QString(2000, u'p')) << joinRejected << "invalid meet ID or password";
+        QTest::addRow("join: unknown location")
+            << with(joinBase(), u"locationName"_s, u"Platform 9"_s) << joinRejected << "unknown location 'Platform 9'";
+        QTest::addRow("join: location differs in case")
+            << with(joinBase(), u"locationName"_s, u"platform 2"_s) << joinRejected << "unknown location 'platform 2'";
         {
             QJsonObject display = joinBase();
             display.insert(u"role"_s, u"display"_s);
-            QTest::addRow("join: display at unknown location") << with(display, u"locationName"_s, u"Lobby"_s) << joinRejected
-                                                               << "unknown location 'Lobby'";
+            QTest::addRow("join: display at unknown location")
+                << with(display, u"locationName"_s, u"Lobby"_s) << joinRejected << "unknown location 'Lobby'";
         }
 
         // --- UPDATE_INIT: fields missing or mistyped ---------------------------------------------
         QTest::addRow("update: no sessionToken")
             << json({{u"msgType"_s, u"UPDATE_INIT"_s}, {u"updates"_s, QJsonArray{updateEntry()}}}) << malformed
             << "missing field 'sessionToken'";
-        QTest::addRow("update: sessionToken number")
-            << json({{u"msgType"_s, u"UPDATE_INIT"_s}, {u"sessionToken"_s, 42}, {u"updates"_s, QJsonArray{updateEntry()}}})
-            << malformed << "field 'sessionToken' must be a string";
-        QTest::addRow("update: no updates") << json({{u"msgType"_s, u"UPDATE_INIT"_s}, {u"sessionToken"_s, u"%UPDATER%"_s}})
-                                            << malformed << "missing field 'updates'";
-        QTest::addRow("update: updates an object")
-            << json({{u"msgType"_s, u"UPDATE_INIT"_s}, {u"sessionToken"_s, u"%UPDATER%"_s}, {u"updates"_s, updateEntry()}})
-            << malformed << "field 'updates' must be an array";
-        QTest::addRow("update: empty updates") << updateMsg(QJsonArray{}) << malformed
-                                               << "field 'updates' must not be empty";
-        QTest::addRow("update: update a number") << updateMsg(QJsonArray{1}) << malformed
-                                                 << "updates[0] must be an object";
-        QTest::addRow("update: no updateKey") << updateWith(u"updateKey"_s, absent) << malformed
-                                              << "missing field 'updateKey' in updates[0]";
-        QTest::addRow("update: updateKey array") << updateWith(u"updateKey"_s, QJsonArray{u"meet"_s, u"name"_s}) << malformed
-                                                 << "field 'updateKey' in updates[0] must be a string";
-        QTest::addRow("update: no updateValue") << updateWith(u"updateValue"_s, absent) << malformed
-                                                << "missing field 'updateValue' in updates[0]";
-        QTest::addRow("update: no localSeqNum") << updateWith(u"localSeqNum"_s, absent) << malformed
-                                                << "missing field 'localSeqNum' in updates[0]";
+        QTest::addRow("update: sessionToken number") << json(
+            {{u"msgType"_s, u"UPDATE_INIT"_s}, {u"sessionToken"_s, 42}, {u"updates"_s, QJsonArray{updateEntry()}}})
+                                                     << malformed << "field 'sessionToken' must be a string";
+        QTest::addRow("update: no updates")
+            << json({{u"msgType"_s, u"UPDATE_INIT"_s}, {u"sessionToken"_s, u"%UPDATER%"_s}}) << malformed
+            << "missing field 'updates'";
+        QTest::addRow("update: updates an object") << json(
+            {{u"msgType"_s, u"UPDATE_INIT"_s}, {u"sessionToken"_s, u"%UPDATER%"_s}, {u"updates"_s, updateEntry()}})
+                                                   << malformed << "field 'updates' must be an array";
+        QTest::addRow("update: empty updates")
+            << updateMsg(QJsonArray{}) << malformed << "field 'updates' must not be empty";
+        QTest::addRow("update: update a number")
+            << updateMsg(QJsonArray{1}) << malformed << "updates[0] must be an object";
+        QTest::addRow("update: no updateKey")
+            << updateWith(u"updateKey"_s, absent) << malformed << "missing field 'updateKey' in updates[0]";
+        QTest::addRow("update: updateKey array") << updateWith(u"updateKey"_s, QJsonArray{u"meet"_s, u"name"_s})
+                                                 << malformed << "field 'updateKey' in updates[0] must be a string";
+        QTest::addRow("update: no updateValue")
+            << updateWith(u"updateValue"_s, absent) << malformed << "missing field 'updateValue' in updates[0]";
+        QTest::addRow("update: no localSeqNum")
+            << updateWith(u"localSeqNum"_s, absent) << malformed << "missing field 'localSeqNum' in updates[0]";
         QTest::addRow("update: localSeqNum string") << updateWith(u"localSeqNum"_s, u"1"_s) << malformed
                                                     << "field 'localSeqNum' in updates[0] must be an integer";
         QTest::addRow("update: localSeqNum negative") << updateWith(u"localSeqNum"_s, -1) << malformed << seqRange;
         QTest::addRow("update: localSeqNum zero") << updateWith(u"localSeqNum"_s, 0) << malformed << seqRange;
         QTest::addRow("update: localSeqNum fractional") << updateWith(u"localSeqNum"_s, 1.5) << malformed << seqRange;
         QTest::addRow("update: localSeqNum 2^53")
-            << updateMsg(QJsonArray{updateEntry()}).replace(QStringLiteral("\"localSeqNum\":1"),
-                                                             QStringLiteral("\"localSeqNum\":9007199254740992"))
+            << updateMsg(QJsonArray{updateEntry()})
+                   .replace(QStringLiteral("\"localSeqNum\":1"), QStringLiteral("\"localSeqNum\":9007199254740992"))
             << malformed << seqRange;
         QTest::addRow("update: localSeqNum 1e300") << updateWith(u"localSeqNum"_s, 1e300) << malformed << seqRange;
         QTest::addRow("update: no afterServerSeqNum") << updateWith(u"afterServerSeqNum"_s, absent) << malformed
@@ -580,51 +599,55 @@ private Q_SLOTS:
             a.insert(u"localSeqNum"_s, 7);
             QJsonObject b = a;
             b.insert(u"updateKey"_s, u"meet.name"_s);
-            QTest::addRow("update: duplicate localSeqNum") << updateMsg(QJsonArray{a, b}) << malformed
-                                                           << "repeats localSeqNum 7";
+            QTest::addRow("update: duplicate localSeqNum")
+                << updateMsg(QJsonArray{a, b}) << malformed << "repeats localSeqNum 7";
         }
 
         // --- UPDATE_INIT: sessions that do not allow it -------------------------------------------
-        QTest::addRow("update: forged token") << updateMsg(QJsonArray{updateEntry()}, kForgedToken) << invalidSession
-                                              << "unknown session";
-        QTest::addRow("update: 3-character token") << updateMsg(QJsonArray{updateEntry()}, u"abc"_s) << invalidSession
-                                                   << "43 base64url characters";
+        QTest::addRow("update: forged token")
+            << updateMsg(QJsonArray{updateEntry()}, kForgedToken) << invalidSession << "unknown session";
+        QTest::addRow("update: 3-character token")
+            << updateMsg(QJsonArray{updateEntry()}, u"abc"_s) << invalidSession << "43 base64url characters";
         QTest::addRow("update: token with base64 '+' and '/'")
             << updateMsg(QJsonArray{updateEntry()}, QString(41, u'A') + QStringLiteral("+/")) << invalidSession
             << "43 base64url characters";
-        QTest::addRow("update: 44-character token") << updateMsg(QJsonArray{updateEntry()}, QString(44, u'A'))
-                                                    << invalidSession << "43 base64url characters";
-        QTest::addRow("update: empty token") << updateMsg(QJsonArray{updateEntry()}, u""_s) << invalidSession
-                                             << "43 base64url characters";
-        QTest::addRow("update: expired token") << updateMsg(QJsonArray{updateEntry()}, u"%EXPIRED%"_s) << invalidSession
-                                               << "session expired";
-        QTest::addRow("update: display session") << updateMsg(QJsonArray{updateEntry()}, u"%DISPLAY%"_s) << updateRejected
-                                                 << "READ_ONLY_SESSION";
+        QTest::addRow("update: 44-character token")
+            << updateMsg(QJsonArray{updateEntry()}, QString(44, u'A')) << invalidSession << "43 base64url characters";
+        QTest::addRow("update: empty token")
+            << updateMsg(QJsonArray{updateEntry()}, u""_s) << invalidSession << "43 base64url characters";
+        QTest::addRow("update: expired token")
+            << updateMsg(QJsonArray{updateEntry()}, u"%EXPIRED%"_s) << invalidSession << "session expired";
+        QTest::addRow("update: display session")
+            << updateMsg(QJsonArray{updateEntry()}, u"%DISPLAY%"_s) << updateRejected << "READ_ONLY_SESSION";
         {
             QJsonObject a = updateEntry();
             QJsonObject b = updateEntry();
             b.insert(u"localSeqNum"_s, 2);
             b.insert(u"updateKey"_s, u"meet.name"_s);
-            QTest::addRow("update: display session, two updates") << updateMsg(QJsonArray{a, b}, u"%DISPLAY%"_s)
-                                                                  << updateRejected << "READ_ONLY_SESSION";
+            QTest::addRow("update: display session, two updates")
+                << updateMsg(QJsonArray{a, b}, u"%DISPLAY%"_s) << updateRejected << "READ_ONLY_SESSION";
         }
 
         // --- UPDATE_INIT: keys and values over the line -------------------------------------------
-        QTest::addRow("update: key syntax") << updateWith(u"updateKey"_s, u"meet..name"_s) << updateRejected << "KEY_INVALID";
+        QTest::addRow("update: key syntax")
+            << updateWith(u"updateKey"_s, u"meet..name"_s) << updateRejected << "KEY_INVALID";
         QTest::addRow("update: key ../x") << updateWith(u"updateKey"_s, u"../x"_s) << updateRejected << "KEY_INVALID";
-        QTest::addRow("update: key /etc/passwd") << updateWith(u"updateKey"_s, u"/etc/passwd"_s) << updateRejected
-                                                 << "KEY_INVALID";
+        QTest::addRow("update: key /etc/passwd")
+            << updateWith(u"updateKey"_s, u"/etc/passwd"_s) << updateRejected << "KEY_INVALID";
         QTest::addRow("update: empty key") << updateWith(u"updateKey"_s, u""_s) << updateRejected << "KEY_INVALID";
-        QTest::addRow("update: key with NUL") << updateWith(u"updateKey"_s, QString(QStringLiteral("meet") + QChar(0) + u"name"_s))
-                                              << updateRejected << "KEY_INVALID";
+        QTest::addRow("update: key with NUL")
+            << updateWith(u"updateKey"_s, QString(QStringLiteral("meet") + QChar(0) + u"name"_s)) << updateRejected
+            << "KEY_INVALID";
         QTest::addRow("update: 257-character key")
-            << updateWith(u"updateKey"_s, QString(QStringLiteral("meet.") + QString(252, u'n'))) << updateRejected << "KEY_TOO_LONG";
+            << updateWith(u"updateKey"_s, QString(QStringLiteral("meet.") + QString(252, u'n'))) << updateRejected
+            << "KEY_TOO_LONG";
         {
             QString deep = QStringLiteral("meet");
             for (int i = 0; i < 16; ++i) {
                 deep += QStringLiteral("[0]");
             }
-            QTest::addRow("update: 17-segment key") << updateWith(u"updateKey"_s, deep) << updateRejected << "KEY_TOO_DEEP";
+            QTest::addRow("update: 17-segment key")
+                << updateWith(u"updateKey"_s, deep) << updateRejected << "KEY_TOO_DEEP";
         }
         {
             QJsonObject a = updateEntry();
@@ -636,30 +659,30 @@ private Q_SLOTS:
         }
         QTest::addRow("update: value over 1 MiB")
             << updateWith(u"updateValue"_s, QString(1024 * 1024, u'v')) << updateRejected << "VALUE_TOO_LARGE";
-        QTest::addRow("update: value 65 arrays deep") << updateWith(u"updateValue"_s, nested(65)) << updateRejected
-                                                      << "VALUE_TOO_DEEP";
-        QTest::addRow("update: value 65 objects deep") << updateWith(u"updateValue"_s, nestedObjects(65)) << updateRejected
-                                                       << "VALUE_TOO_DEEP";
+        QTest::addRow("update: value 65 arrays deep")
+            << updateWith(u"updateValue"_s, nested(65)) << updateRejected << "VALUE_TOO_DEEP";
+        QTest::addRow("update: value 65 objects deep")
+            << updateWith(u"updateValue"_s, nestedObjects(65)) << updateRejected << "VALUE_TOO_DEEP";
 
         // --- CLIENT_PULL -----------------------------------------------------------------------------
-        QTest::addRow("pull: no sessionToken") << with(pullBase(), u"sessionToken"_s, absent) << malformed
-                                               << "missing field 'sessionToken'";
+        QTest::addRow("pull: no sessionToken")
+            << with(pullBase(), u"sessionToken"_s, absent) << malformed << "missing field 'sessionToken'";
         QTest::addRow("pull: sessionToken object") << with(pullBase(), u"sessionToken"_s, QJsonObject{}) << malformed
                                                    << "field 'sessionToken' must be a string";
-        QTest::addRow("pull: no lastServerSeq") << with(pullBase(), u"lastServerSeq"_s, absent) << malformed
-                                                << "missing field 'lastServerSeq'";
-        QTest::addRow("pull: lastServerSeq string") << with(pullBase(), u"lastServerSeq"_s, u"0"_s) << malformed
-                                                    << "field 'lastServerSeq' must be an integer";
+        QTest::addRow("pull: no lastServerSeq")
+            << with(pullBase(), u"lastServerSeq"_s, absent) << malformed << "missing field 'lastServerSeq'";
+        QTest::addRow("pull: lastServerSeq string")
+            << with(pullBase(), u"lastServerSeq"_s, u"0"_s) << malformed << "field 'lastServerSeq' must be an integer";
         QTest::addRow("pull: lastServerSeq negative") << with(pullBase(), u"lastServerSeq"_s, -1) << malformed
                                                       << "field 'lastServerSeq' must be an integer from 0";
         QTest::addRow("pull: lastServerSeq fractional") << with(pullBase(), u"lastServerSeq"_s, 0.5) << malformed
                                                         << "field 'lastServerSeq' must be an integer from 0";
         QTest::addRow("pull: lastServerSeq above 2^53") << with(pullBase(), u"lastServerSeq"_s, 1e17) << malformed
                                                         << "field 'lastServerSeq' must be an integer from 0";
-        QTest::addRow("pull: forged token") << with(pullBase(), u"sessionToken"_s, kForgedToken) << invalidSession
-                                            << "unknown session";
-        QTest::addRow("pull: expired token") << with(pullBase(), u"sessionToken"_s, u"%EXPIRED%"_s) << invalidSession
-                                             << "session expired";
+        QTest::addRow("pull: forged token")
+            << with(pullBase(), u"sessionToken"_s, kForgedToken) << invalidSession << "unknown session";
+        QTest::addRow("pull: expired token")
+            << with(pullBase(), u"sessionToken"_s, u"%EXPIRED%"_s) << invalidSession << "session expired";
     }
 
     void hostileMessage()
@@ -689,7 +712,8 @@ private Q_SLOTS:
         QVERIFY2(replyBytes <= kMaxReplyBytes, qPrintable(QStringLiteral("%1-byte reply").arg(replyBytes)));
 
         if (replyType == QStringLiteral("UPDATE_REJECTED")) {
-            const QJsonArray sent = QJsonDocument::fromJson(text.toUtf8()).object().value(QStringLiteral("updates")).toArray();
+            const QJsonArray sent
+                = QJsonDocument::fromJson(text.toUtf8()).object().value(QStringLiteral("updates")).toArray();
             const QJsonArray rejected = reply.value(QStringLiteral("updatesRejected")).toArray();
             QVERIFY2(rejected.size() == sent.size(), qPrintable(compact(reply)));
             for (qsizetype i = 0; i < rejected.size(); ++i) {
@@ -705,14 +729,19 @@ private Q_SLOTS:
             QVERIFY(reply.value(QStringLiteral("max")).toInteger() > 0);
             QVERIFY(!reply.value(QStringLiteral("errMsg")).toString().isEmpty());
         } else {
-            const QString why = reply.contains(QStringLiteral("errMsg")) ? reply.value(QStringLiteral("errMsg")).toString()
-                                                                          : reply.value(QStringLiteral("reason")).toString();
+            const QString why = reply.contains(QStringLiteral("errMsg"))
+                ? reply.value(QStringLiteral("errMsg")).toString()
+                : reply.value(QStringLiteral("reason")).toString();
             QVERIFY2(why.contains(detail, Qt::CaseInsensitive),
                      qPrintable(QStringLiteral("expected '%1' in: %2").arg(detail, compact(reply))));
             if (replyType == QStringLiteral("UNKNOWN_MESSAGE_TYPE")) {
                 const QString echoed = reply.value(QStringLiteral("unknownMsgType")).toString();
                 QVERIFY(echoed.size() <= 64);
-                QVERIFY(QJsonDocument::fromJson(text.toUtf8()).object().value(QStringLiteral("msgType")).toString().startsWith(echoed));
+                QVERIFY(QJsonDocument::fromJson(text.toUtf8())
+                            .object()
+                            .value(QStringLiteral("msgType"))
+                            .toString()
+                            .startsWith(echoed));
             }
             if (replyType == QStringLiteral("INVALID_SESSION")) {
                 QVERIFY(reply.contains(QStringLiteral("sessionToken")));
@@ -768,7 +797,9 @@ private Q_SLOTS:
                                  {QStringLiteral("afterServerSeqNum"), 0}};
         attacker.sendBinary(updateMsg(QJsonArray{update}, m_meet.updater->token).toUtf8());
         const QJsonObject reply = attacker.expect(QStringLiteral("MALFORMED_MESSAGE"));
-        QVERIFY2(reply.value(QStringLiteral("errMsg")).toString().contains(QStringLiteral("binary frames are not supported")),
+        QVERIFY2(reply.value(QStringLiteral("errMsg"))
+                     .toString()
+                     .contains(QStringLiteral("binary frames are not supported")),
                  qPrintable(compact(reply)));
         attacker.sendBinary(QByteArray("\x00\xff\xfe garbage", 12));
         attacker.expect(QStringLiteral("MALFORMED_MESSAGE"));
@@ -808,7 +839,8 @@ private Q_SLOTS:
         // Just under the limit is still an ordinary message.
         TestClient near(srv.url());
         QVERIFY(near.open());
-        near.send({{QStringLiteral("msgType"), QStringLiteral("PADDING")}, {QStringLiteral("pad"), QString(60 * 1024, u'x')}});
+        near.send({{QStringLiteral("msgType"), QStringLiteral("PADDING")},
+                   {QStringLiteral("pad"), QString(60 * 1024, u'x')}});
         near.expect(QStringLiteral("UNKNOWN_MESSAGE_TYPE"));
 
         QTRY_VERIFY(srv.server().registry().isIdle());
@@ -833,8 +865,8 @@ private Q_SLOTS:
         QTRY_COMPARE(srv.server().connectionCount(), connectionsBefore);
 
         QTRY_VERIFY(srv.server().registry().isIdle());
-        compareDataDir(before, snapshotDir(srv.dataDir()), {kPassword, meet.desk->token, meet.bystander->token,
-                                                             meet.updater->token});
+        compareDataDir(before, snapshotDir(srv.dataDir()),
+                       {kPassword, meet.desk->token, meet.bystander->token, meet.updater->token});
         if (QTest::currentTestFailed()) {
             return;
         }
@@ -861,8 +893,9 @@ private Q_SLOTS:
         auto otherDesk = connected(srv.url());
         QVERIFY(otherDesk);
         const QString otherPassword = QStringLiteral("another meet's password");
-        QCOMPARE(otherDesk->createMeet(QStringLiteral("Desk"), otherPassword, MeetFixture::endpointList(),
-                                       QStringLiteral("other-desk"))
+        QCOMPARE(otherDesk
+                     ->createMeet(QStringLiteral("Desk"), otherPassword, MeetFixture::endpointList(),
+                                  QStringLiteral("other-desk"))
                      .value(QStringLiteral("msgType"))
                      .toString(),
                  QStringLiteral("MEET_CREATED"));
@@ -884,8 +917,9 @@ private Q_SLOTS:
             // Spaces and dashes in the ID are the same meet.
             const QJsonObject r = join(i % 2 ? displayMeetId(meet.meetId) : meet.meetId, guesses.last());
             QCOMPARE(type(r), QStringLiteral("JOIN_REJECTED"));
-            QVERIFY2(r.value(QStringLiteral("reason")).toString().contains(QStringLiteral("invalid meet ID or password")),
-                     qPrintable(compact(r)));
+            QVERIFY2(
+                r.value(QStringLiteral("reason")).toString().contains(QStringLiteral("invalid meet ID or password")),
+                qPrintable(compact(r)));
             QVERIFY2(!r.contains(QStringLiteral("retryAfterMs")), qPrintable(compact(r)));
         }
 
@@ -1037,7 +1071,7 @@ private Q_SLOTS:
             QVERIFY2(response.startsWith("HTTP/1.1 101"), response.constData());
             QTRY_COMPARE(srv.server().connectionCount(), baseline + 1);
             QByteArray frame;
-            frame.append(char(0x81));       // FIN, text
+            frame.append(char(0x81)); // FIN, text
             frame.append(char(0x80 | 126)); // masked, 16-bit length follows
             frame.append(char(1000 >> 8));
             frame.append(char(1000 & 0xff));
@@ -1069,8 +1103,9 @@ private Q_SLOTS:
         }
 
         // The client comes back and resends all ten; each is acked, none is applied twice.
-        meet.updater->sendUpdates(token, {noteUpdate(1), noteUpdate(2), noteUpdate(3), noteUpdate(4), noteUpdate(5),
-                                          noteUpdate(6), noteUpdate(7), noteUpdate(8), noteUpdate(9), noteUpdate(10)});
+        meet.updater->sendUpdates(token,
+                                  {noteUpdate(1), noteUpdate(2), noteUpdate(3), noteUpdate(4), noteUpdate(5),
+                                   noteUpdate(6), noteUpdate(7), noteUpdate(8), noteUpdate(9), noteUpdate(10)});
         QSet<qint64> acked;
         while (acked.size() < 10) {
             const auto ack = meet.updater->next(QStringLiteral("UPDATE_ACK"), 10000);
@@ -1104,7 +1139,8 @@ private Q_SLOTS:
         }
         QCOMPARE(timesApplied.size(), 10);
         for (auto it = timesApplied.cbegin(); it != timesApplied.cend(); ++it) {
-            QVERIFY2(it.value() == 1, qPrintable(QStringLiteral("localSeqNum %1 applied %2 times").arg(it.key()).arg(it.value())));
+            QVERIFY2(it.value() == 1,
+                     qPrintable(QStringLiteral("localSeqNum %1 applied %2 times").arg(it.key()).arg(it.value())));
         }
         proveStillServing(*meet.bystander, meet.bystanderSeq, {meet.desk.get()}, false);
     }

@@ -28,7 +28,10 @@ struct Fixture
 
     /// Waits until a flush is parked inside fdatasync. (Not QTRY_VERIFY: it re-evaluates its
     /// expression after the loop, and tryAcquire() consumes.)
-    bool waitUntilSyncParked() { return QTest::qWaitFor([this] { return faults->syncEntered.tryAcquire(); }, 5000); }
+    bool waitUntilSyncParked()
+    {
+        return QTest::qWaitFor([this] { return faults->syncEntered.tryAcquire(); }, 5000);
+    }
 
     std::shared_ptr<JournalFaults> faults = std::make_shared<JournalFaults>();
     std::unique_ptr<InProcessServer> server;
@@ -48,9 +51,10 @@ struct Fixture
         if (!desk->open() || !screen->open()) {
             return false;
         }
-        desk->createMeet(QStringLiteral("Desk"), kPassword, {{QStringLiteral("Desk"), 10}, {QStringLiteral("Platform 1"), 5}},
-                         QStringLiteral("desk"));
-        screen->joinMeet(desk->meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"), QStringLiteral("display"));
+        desk->createMeet(QStringLiteral("Desk"), kPassword,
+                         {{QStringLiteral("Desk"), 10}, {QStringLiteral("Platform 1"), 5}}, QStringLiteral("desk"));
+        screen->joinMeet(desk->meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"),
+                         QStringLiteral("display"));
         return !desk->token.isEmpty() && !screen->token.isEmpty();
     }
     Meet* meet() const { return server->server().registry().find(desk->meetId); }
@@ -95,7 +99,13 @@ private Q_SLOTS:
         fx.faults->gateSync = false;
         fx.faults->releaseSync.release();
         const QJsonObject ack = fx.desk->expect(QStringLiteral("UPDATE_ACK"));
-        QCOMPARE(ack.value(QStringLiteral("updateAcks")).toArray().at(0).toObject().value(QStringLiteral("serverSeqNum")).toInteger(), 1);
+        QCOMPARE(ack.value(QStringLiteral("updateAcks"))
+                     .toArray()
+                     .at(0)
+                     .toObject()
+                     .value(QStringLiteral("serverSeqNum"))
+                     .toInteger(),
+                 1);
         fx.screen->expect(QStringLiteral("UPDATE_RELAY"));
         QCOMPARE(fx.meet()->durableSeq(), 1);
     }
@@ -115,8 +125,10 @@ private Q_SLOTS:
         QVERIFY(fx.waitUntilSyncParked());
         fx.faults->gateSync = false; // the next flush runs freely
         for (int i = 0; i < 30; ++i) {
-            fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("registration.entries[id=%1].lot").arg(5300 + i), i, 2 + i, 0}});
-            platform.sendUpdates(platform.token, {{QStringLiteral("registration.entries[id=%1].lot").arg(5400 + i), i, 1 + i, 0}});
+            fx.desk->sendUpdates(fx.desk->token,
+                                 {{QStringLiteral("registration.entries[id=%1].lot").arg(5300 + i), i, 2 + i, 0}});
+            platform.sendUpdates(platform.token,
+                                 {{QStringLiteral("registration.entries[id=%1].lot").arg(5400 + i), i, 1 + i, 0}});
         }
         QTRY_COMPARE(fx.meet()->assignedSeq(), 61); // all sequenced, waiting behind the running flush
         QCOMPARE(fx.meet()->durableSeq(), 0);
@@ -155,7 +167,13 @@ private Q_SLOTS:
 
         fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("meet.city"), QStringLiteral("Austin"), 2, 1}});
         const QJsonObject ack = fx.desk->expect(QStringLiteral("UPDATE_ACK"));
-        QCOMPARE(ack.value(QStringLiteral("updateAcks")).toArray().at(0).toObject().value(QStringLiteral("serverSeqNum")).toInteger(), 2);
+        QCOMPARE(ack.value(QStringLiteral("updateAcks"))
+                     .toArray()
+                     .at(0)
+                     .toObject()
+                     .value(QStringLiteral("serverSeqNum"))
+                     .toInteger(),
+                 2);
         QCOMPARE(fx.journal().count('\n'), 2);
         QVERIFY(fx.journal().endsWith("\n"));
     }
@@ -188,8 +206,9 @@ private Q_SLOTS:
         QCOMPARE(first.value(QStringLiteral("localSeqNums")).toArray(), QJsonArray{1});
         QTRY_VERIFY(fx.meet()->isStorageBroken());
 
-        fx.desk->sendUpdates(fx.desk->token, {{QStringLiteral("meet.name"), QStringLiteral("y"), 2, 0},
-                                              {QStringLiteral("meet.city"), QStringLiteral("z"), 3, 0}});
+        fx.desk->sendUpdates(fx.desk->token,
+                             {{QStringLiteral("meet.name"), QStringLiteral("y"), 2, 0},
+                              {QStringLiteral("meet.city"), QStringLiteral("z"), 3, 0}});
         const QJsonObject err = fx.desk->expect(QStringLiteral("STORAGE_ERROR"));
         QVERIFY(err.value(QStringLiteral("retryable")).toBool());
         QCOMPARE(err.value(QStringLiteral("localSeqNums")).toArray(), (QJsonArray{2, 3}));
@@ -220,7 +239,13 @@ private Q_SLOTS:
         fx.faults->releaseSync.release();
         for (TestClient* c : {fx.desk.get(), &again}) {
             const QJsonObject ack = c->expect(QStringLiteral("UPDATE_ACK"));
-            QCOMPARE(ack.value(QStringLiteral("updateAcks")).toArray().at(0).toObject().value(QStringLiteral("serverSeqNum")).toInteger(), 1);
+            QCOMPARE(ack.value(QStringLiteral("updateAcks"))
+                         .toArray()
+                         .at(0)
+                         .toObject()
+                         .value(QStringLiteral("serverSeqNum"))
+                         .toInteger(),
+                     1);
         }
         QCOMPARE(fx.journal().count('\n'), 1);
     }

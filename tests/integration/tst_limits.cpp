@@ -97,11 +97,13 @@ private Q_SLOTS:
         TestClient screen(server.url());
         QVERIFY(desk.open() && screen.open());
         desk.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("desk"));
-        screen.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"), QStringLiteral("display"));
+        screen.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"),
+                        QStringLiteral("display"));
 
         QList<std::tuple<QString, QJsonValue, qint64, qint64>> batch;
         for (int i = 1; i <= 25; ++i) {
-            batch.append({QStringLiteral("registration.entries[id=%1].name").arg(5000 + i), QStringLiteral("n%1").arg(i), i, 0});
+            batch.append(
+                {QStringLiteral("registration.entries[id=%1].name").arg(5000 + i), QStringLiteral("n%1").arg(i), i, 0});
         }
         batch.append({QStringLiteral("meet.notes"), QString(30 * 1024, u'x'), 26, 0});
         batch.append({QStringLiteral("meet.notes2"), QString(30 * 1024, u'y'), 27, 0});
@@ -180,7 +182,11 @@ private Q_SLOTS:
         a.sendUpdates(a.token, {{QStringLiteral("meet.name"), QStringLiteral("One"), 1, 0}});
         a.expect(QStringLiteral("UPDATE_ACK"));
         a.sendUpdates(a.token, {{QStringLiteral("meet.name"), QStringLiteral("Two"), 1, 1}});
-        const QJsonObject rej = a.expect(QStringLiteral("UPDATE_REJECTED")).value(QStringLiteral("updatesRejected")).toArray().at(0).toObject();
+        const QJsonObject rej = a.expect(QStringLiteral("UPDATE_REJECTED"))
+                                    .value(QStringLiteral("updatesRejected"))
+                                    .toArray()
+                                    .at(0)
+                                    .toObject();
         QCOMPARE(rej.value(QStringLiteral("code")).toString(), QStringLiteral("LOCAL_SEQ_REUSED"));
         QCOMPARE(rej.value(QStringLiteral("localSeqNum")).toInteger(), 1);
         QCOMPARE(server.server().registry().find(a.meetId)->assignedSeq(), 1);
@@ -199,7 +205,9 @@ private Q_SLOTS:
         TestClient c(server.url());
         QVERIFY(c.open());
         for (int i = 0; i < 2; ++i) {
-            QCOMPARE(c.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("c")).value(QStringLiteral("msgType")).toString(),
+            QCOMPARE(c.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("c"))
+                         .value(QStringLiteral("msgType"))
+                         .toString(),
                      QStringLiteral("MEET_CREATED"));
         }
         clock.advanceMs(10 * 60 * 1000);
@@ -208,7 +216,9 @@ private Q_SLOTS:
         QCOMPARE(refused.value(QStringLiteral("retryAfterMs")).toInteger(), 50 * 60 * 1000);
         QCOMPARE(server.server().registry().meets().size(), 2);
         clock.advanceMs(50 * 60 * 1000);
-        QCOMPARE(c.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("c")).value(QStringLiteral("msgType")).toString(),
+        QCOMPARE(c.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("c"))
+                     .value(QStringLiteral("msgType"))
+                     .toString(),
                  QStringLiteral("MEET_CREATED"));
     }
 
@@ -232,17 +242,24 @@ private Q_SLOTS:
             TestClient j(server.url());
             QVERIFY(j.open());
             QCOMPARE(j.joinMeet(first.meetId, kPassword, QStringLiteral("Platform 1"), QStringLiteral("j%1").arg(i))
-                         .value(QStringLiteral("msgType")).toString(),
+                         .value(QStringLiteral("msgType"))
+                         .toString(),
                      QStringLiteral("MEET_JOINED"));
             tokens.append(j.token);
         }
         QCOMPARE(server.server().registry().find(first.meetId)->sessions().size(), 3);
         // The creator's socket was bound to the dropped session: it is told at once and unbound.
-        QVERIFY(first.expect(QStringLiteral("INVALID_SESSION")).value(QStringLiteral("reason")).toString().contains(QStringLiteral("ended")));
+        QVERIFY(first.expect(QStringLiteral("INVALID_SESSION"))
+                    .value(QStringLiteral("reason"))
+                    .toString()
+                    .contains(QStringLiteral("ended")));
         TestClient probe(server.url());
         QVERIFY(probe.open());
         probe.send(pullMessage(oldest, 0));
-        QVERIFY(probe.expect(QStringLiteral("INVALID_SESSION")).value(QStringLiteral("reason")).toString().contains(QStringLiteral("unknown")));
+        QVERIFY(probe.expect(QStringLiteral("INVALID_SESSION"))
+                    .value(QStringLiteral("reason"))
+                    .toString()
+                    .contains(QStringLiteral("unknown")));
         probe.send(pullMessage(tokens.first(), 0));
         QVERIFY(probe.expect(QStringLiteral("UPDATE_RELAY")).value(QStringLiteral("final")).toBool());
     }
@@ -296,9 +313,12 @@ private Q_SLOTS:
         QCOMPARE(reasons.filter(QStringLiteral("invalid meet ID or password")).size(), 3);
         QCOMPARE(reasons.filter(QStringLiteral("being checked")).size(), 2);
         // The three failures now block the pair; after the back-off the right password works.
-        QVERIFY(guesser.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("g")).contains(QStringLiteral("retryAfterMs")));
+        QVERIFY(guesser.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("g"))
+                    .contains(QStringLiteral("retryAfterMs")));
         clock.advanceMs(limits.backoffBaseMs);
-        QCOMPARE(guesser.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("g")).value(QStringLiteral("msgType")).toString(),
+        QCOMPARE(guesser.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("g"))
+                     .value(QStringLiteral("msgType"))
+                     .toString(),
                  QStringLiteral("MEET_JOINED"));
     }
 
@@ -327,7 +347,10 @@ private Q_SLOTS:
         desk.expect(QStringLiteral("UPDATE_ACK"));
         // Unbound now: no relays and no repeated notices. Its next message gets the ordinary answer.
         screen.send(pullMessage(screen.token, 0));
-        QVERIFY(screen.expect(QStringLiteral("INVALID_SESSION")).value(QStringLiteral("reason")).toString().contains(QStringLiteral("expired")));
+        QVERIFY(screen.expect(QStringLiteral("INVALID_SESSION"))
+                    .value(QStringLiteral("reason"))
+                    .toString()
+                    .contains(QStringLiteral("expired")));
         QVERIFY(screen.pending(QStringLiteral("UPDATE_RELAY")).isEmpty());
         QVERIFY(screen.pending(QStringLiteral("INVALID_SESSION")).isEmpty());
     }
@@ -370,7 +393,8 @@ private Q_SLOTS:
         TestClient screen(server.url());
         QVERIFY(desk.open() && screen.open());
         desk.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("desk"));
-        screen.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"), QStringLiteral("display"));
+        screen.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"),
+                        QStringLiteral("display"));
 
         RawWebSocket stuck;
         QVERIFY(stuck.open(server.server().port()));
@@ -384,7 +408,8 @@ private Q_SLOTS:
         int sent = 0;
         while (server.server().connectionCount() == 3 && sent < 400) {
             ++sent;
-            desk.sendUpdates(desk.token, {{QStringLiteral("meet.bigNote"), QStringLiteral("%1%2").arg(big).arg(sent), sent, 0}});
+            desk.sendUpdates(desk.token,
+                             {{QStringLiteral("meet.bigNote"), QStringLiteral("%1%2").arg(big).arg(sent), sent, 0}});
             const auto relay = screen.next(QStringLiteral("UPDATE_RELAY"), 10000);
             QVERIFY2(relay.has_value(), qPrintable(QStringLiteral("the healthy display missed update %1").arg(sent)));
         }
@@ -407,7 +432,8 @@ private Q_SLOTS:
         TestClient screen(server.url());
         QVERIFY(desk.open() && screen.open());
         desk.createMeet(QStringLiteral("Desk"), kPassword, kEndpoints, QStringLiteral("desk"));
-        screen.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"), QStringLiteral("display"));
+        screen.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"),
+                        QStringLiteral("display"));
 
         RawWebSocket flooder;
         QVERIFY(flooder.open(server.server().port()));
@@ -469,7 +495,8 @@ private Q_SLOTS:
 
         TestClient reader(server.url());
         QVERIFY(reader.open());
-        reader.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("reader"), QStringLiteral("display"));
+        reader.joinMeet(desk.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("reader"),
+                        QStringLiteral("display"));
         RawWebSocket stalled;
         QVERIFY(stalled.open(server.server().port()));
         stalled.socket().setReadBufferSize(1);
@@ -505,11 +532,13 @@ private Q_SLOTS:
                     qsizetype header = 2;
                     quint64 len = quint8(stream[1]) & 0x7f;
                     if (len == 126) {
-                        if (stream.size() < 4) return false;
+                        if (stream.size() < 4)
+                            return false;
                         len = (quint64(quint8(stream[2])) << 8) | quint8(stream[3]);
                         header = 4;
                     } else if (len == 127) {
-                        if (stream.size() < 10) return false;
+                        if (stream.size() < 10)
+                            return false;
                         len = 0;
                         for (int k = 0; k < 8; ++k) {
                             len = (len << 8) | quint8(stream[2 + k]);

@@ -65,11 +65,13 @@ void createAndJoin(InProcessServer& server, QString* meetId)
 {
     TestClient desk(server.url());
     QVERIFY(desk.open());
-    QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-1"))), QStringLiteral("MEET_CREATED"));
+    QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-1"))),
+             QStringLiteral("MEET_CREATED"));
     TestClient board(server.url());
     QVERIFY(board.open());
-    QCOMPARE(msgType(board.joinMeet(desk.meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"))),
-             QStringLiteral("MEET_JOINED"));
+    QCOMPARE(
+        msgType(board.joinMeet(desk.meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"))),
+        QStringLiteral("MEET_JOINED"));
     *meetId = desk.meetId;
 }
 
@@ -136,9 +138,12 @@ private Q_SLOTS:
         const QString cur = currentMeets(server.dataDir());
         QCOMPARE(entries(cur), QStringList{meetId});
         QCOMPARE(entries(cur + u'/' + meetId),
-                 (QStringList{QStringLiteral("auth.json"), QStringLiteral("sessions.json"), QStringLiteral("updates.json.log")}));
+                 (QStringList{QStringLiteral("auth.json"), QStringLiteral("sessions.json"),
+                              QStringLiteral("updates.json.log")}));
         QCOMPARE(readFile(cur + u'/' + meetId + QStringLiteral("/updates.json.log")), QByteArray());
-        struct stat st{};
+        struct stat st
+        {
+        };
         QCOMPARE(::stat(QFile::encodeName(cur + u'/' + meetId).constData(), &st), 0);
         QCOMPARE(st.st_mode & 0777, 0700u);
         verifyHealthy(server, 1);
@@ -175,15 +180,17 @@ private Q_SLOTS:
 
         const QByteArray diag = readFile(data.path() + QStringLiteral("/diag.log"));
         for (const char* name : {".creating-123456789", ".creating-987654321"}) {
-            QVERIFY2(diag.contains(QByteArray(QByteArray("cleaned up an interrupted meet creation: removed '") + name + "'")),
+            QVERIFY2(diag.contains(
+                         QByteArray(QByteArray("cleaned up an interrupted meet creation: removed '") + name + "'")),
                      diag.right(2000).constData());
         }
         QVERIFY2(!diag.contains("not loaded") && !diag.contains("not a meet ID"), diag.right(2000).constData());
 
         TestClient board(server.url());
         QVERIFY(board.open());
-        QCOMPARE(msgType(board.joinMeet(existing, kPassword, kBoard, QStringLiteral("board-2"), QStringLiteral("display"))),
-                 QStringLiteral("MEET_JOINED"));
+        QCOMPARE(
+            msgType(board.joinMeet(existing, kPassword, kBoard, QStringLiteral("board-2"), QStringLiteral("display"))),
+            QStringLiteral("MEET_JOINED"));
         QString meetId;
         createAndJoin(server, &meetId);
         if (QTest::currentTestFailed()) {
@@ -297,7 +304,8 @@ private Q_SLOTS:
             QVERIFY2(server.start(), qPrintable(server.startError()));
             TestClient desk(server.url());
             QVERIFY(desk.open());
-            QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk"))), QStringLiteral("MEET_CREATED"));
+            QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk"))),
+                     QStringLiteral("MEET_CREATED"));
             meetId = desk.meetId;
             desk.sendUpdates(desk.token, {{QStringLiteral("meet.name"), QStringLiteral("Lost"), 1, 0}});
             desk.expect(QStringLiteral("UPDATE_ACK"));

@@ -63,7 +63,8 @@ QMap<qint64, qint64> collectAcks(TestClient& c, int count)
         const QJsonArray arr = m->value(QStringLiteral("updateAcks")).toArray();
         for (const QJsonValue& v : arr) {
             const QJsonObject a = v.toObject();
-            acks.insert(a.value(QStringLiteral("localSeqNum")).toInteger(), a.value(QStringLiteral("serverSeqNum")).toInteger());
+            acks.insert(a.value(QStringLiteral("localSeqNum")).toInteger(),
+                        a.value(QStringLiteral("serverSeqNum")).toInteger());
         }
     }
     return acks;
@@ -86,18 +87,19 @@ private Q_SLOTS:
         QVERIFY(a.open());
         QVERIFY(b.open());
         QCOMPARE(a.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("client-a"))
-                     .value(QStringLiteral("msgType")).toString(),
+                     .value(QStringLiteral("msgType"))
+                     .toString(),
                  QStringLiteral("MEET_CREATED"));
-        const QJsonObject joined =
-            b.joinMeet(displayMeetId(a.meetId), kPassword, QStringLiteral("Desk"), QStringLiteral("client-b"),
-                       QStringLiteral("display"));
+        const QJsonObject joined = b.joinMeet(displayMeetId(a.meetId), kPassword, QStringLiteral("Desk"),
+                                              QStringLiteral("client-b"), QStringLiteral("display"));
         QCOMPARE(joined.value(QStringLiteral("msgType")).toString(), QStringLiteral("MEET_JOINED"));
         QCOMPARE(joined.value(QStringLiteral("role")).toString(), QStringLiteral("display"));
         QCOMPARE(joined.value(QStringLiteral("headServerSeq")).toInteger(), 0);
 
-        a.sendUpdates(a.token, {{QStringLiteral("meet.name"), QStringLiteral("Canterbury Winter Open"), 1, 0},
-                                {QStringLiteral("meet.units"), QStringLiteral("kg"), 2, 0},
-                                {QStringLiteral("registration.entries[id=23880].bodyweightKg"), 82.35, 3, 0}});
+        a.sendUpdates(a.token,
+                      {{QStringLiteral("meet.name"), QStringLiteral("Canterbury Winter Open"), 1, 0},
+                       {QStringLiteral("meet.units"), QStringLiteral("kg"), 2, 0},
+                       {QStringLiteral("registration.entries[id=23880].bodyweightKg"), 82.35, 3, 0}});
         const QJsonObject ack = a.expect(QStringLiteral("UPDATE_ACK"));
         const QJsonArray acks = ack.value(QStringLiteral("updateAcks")).toArray();
         QCOMPARE(acks.size(), 3);
@@ -111,7 +113,8 @@ private Q_SLOTS:
         const QJsonArray updates = relay.value(QStringLiteral("updatesRelayed")).toArray();
         QCOMPARE(updates.size(), 3);
         QCOMPARE(updates[0].toObject().value(QStringLiteral("updateKey")).toString(), QStringLiteral("meet.name"));
-        QCOMPARE(updates[0].toObject().value(QStringLiteral("updateValue")).toString(), QStringLiteral("Canterbury Winter Open"));
+        QCOMPARE(updates[0].toObject().value(QStringLiteral("updateValue")).toString(),
+                 QStringLiteral("Canterbury Winter Open"));
         QCOMPARE(updates[2].toObject().value(QStringLiteral("updateValue")).toDouble(), 82.35);
         QCOMPARE(updates[2].toObject().value(QStringLiteral("locationName")).toString(), QStringLiteral("Desk"));
         QCOMPARE(relayedSeqs({relay}), (QList<qint64>{1, 2, 3}));
@@ -133,9 +136,11 @@ private Q_SLOTS:
         QVERIFY(a.open() && b.open() && display.open());
         a.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("client-a"));
         QCOMPARE(b.joinMeet(a.meetId, kPassword, QStringLiteral("Platform 1"), QStringLiteral("client-b"))
-                     .value(QStringLiteral("msgType")).toString(),
+                     .value(QStringLiteral("msgType"))
+                     .toString(),
                  QStringLiteral("MEET_JOINED"));
-        display.joinMeet(a.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"), QStringLiteral("display"));
+        display.joinMeet(a.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("screen"),
+                         QStringLiteral("display"));
 
         // A shared starting point s, so both batches say they saw the same server state.
         a.sendUpdates(a.token, {{QStringLiteral("meet.name"), QStringLiteral("Yorkshire Spring Classic"), 1, 0}});
@@ -148,11 +153,13 @@ private Q_SLOTS:
         const int n = 30;
         // Both send everything before either waits: the server sees the two streams interleaved.
         for (int i = 0; i < m; ++i) {
-            a.sendUpdates(a.token, {{QStringLiteral("registration.entries[id=%1].name").arg(5100 + i),
-                                     QStringLiteral("Lifter A%1").arg(i), 2 + i, s}});
+            a.sendUpdates(a.token,
+                          {{QStringLiteral("registration.entries[id=%1].name").arg(5100 + i),
+                            QStringLiteral("Lifter A%1").arg(i), 2 + i, s}});
             if (i < n) {
-                b.sendUpdates(b.token, {{QStringLiteral("registration.entries[id=%1].name").arg(6100 + i),
-                                         QStringLiteral("Lifter B%1").arg(i), 1 + i, s}});
+                b.sendUpdates(b.token,
+                              {{QStringLiteral("registration.entries[id=%1].name").arg(6100 + i),
+                                QStringLiteral("Lifter B%1").arg(i), 1 + i, s}});
             }
         }
         const QMap<qint64, qint64> ackA = collectAcks(a, m);
@@ -246,17 +253,20 @@ private Q_SLOTS:
         TestClient watcher(server.url());
         QVERIFY(a.open() && watcher.open());
         a.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("client-a"));
-        watcher.joinMeet(a.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("watcher"), QStringLiteral("display"));
+        watcher.joinMeet(a.meetId, kPassword, QStringLiteral("Desk"), QStringLiteral("watcher"),
+                         QStringLiteral("display"));
 
-        a.sendUpdates(a.token, {{QStringLiteral("meet.name"), QStringLiteral("First"), 7, 0},
-                                {QStringLiteral("meet.city"), QStringLiteral("Leeds"), 8, 0}});
+        a.sendUpdates(a.token,
+                      {{QStringLiteral("meet.name"), QStringLiteral("First"), 7, 0},
+                       {QStringLiteral("meet.city"), QStringLiteral("Leeds"), 8, 0}});
         QCOMPARE(collectAcks(a, 2), (QMap<qint64, qint64>{{7, 1}, {8, 2}}));
         QVERIFY(watcher.next(QStringLiteral("UPDATE_RELAY")));
 
         // The same localSeqNums again (say the ack was lost), plus one new update.
-        a.sendUpdates(a.token, {{QStringLiteral("meet.name"), QStringLiteral("First"), 7, 0},
-                                {QStringLiteral("meet.city"), QStringLiteral("Leeds"), 8, 0},
-                                {QStringLiteral("meet.country"), QStringLiteral("England"), 9, 2}});
+        a.sendUpdates(a.token,
+                      {{QStringLiteral("meet.name"), QStringLiteral("First"), 7, 0},
+                       {QStringLiteral("meet.city"), QStringLiteral("Leeds"), 8, 0},
+                       {QStringLiteral("meet.country"), QStringLiteral("England"), 9, 2}});
         QCOMPARE(collectAcks(a, 3), (QMap<qint64, qint64>{{7, 1}, {8, 2}, {9, 3}}));
         const QJsonObject relay = watcher.expect(QStringLiteral("UPDATE_RELAY"));
         QCOMPARE(relayedSeqs({relay}), QList<qint64>{3});

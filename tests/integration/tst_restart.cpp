@@ -124,7 +124,8 @@ QList<Update> sliceUpdates(const QJsonObject& state)
 QList<Update> entryUpdates(const QJsonObject& state)
 {
     QList<Update> out;
-    const QJsonArray entries = state.value(QStringLiteral("registration")).toObject().value(QStringLiteral("entries")).toArray();
+    const QJsonArray entries
+        = state.value(QStringLiteral("registration")).toObject().value(QStringLiteral("entries")).toArray();
     for (const QJsonValue& v : entries) {
         const QJsonObject e = v.toObject();
         out.append({entryKey(e.value(QStringLiteral("id")).toInteger()), e});
@@ -136,7 +137,8 @@ QList<Update> entryUpdates(const QJsonObject& state)
 QList<Update> fieldUpdates(const QJsonObject& state)
 {
     QList<Update> out;
-    const QJsonArray entries = state.value(QStringLiteral("registration")).toObject().value(QStringLiteral("entries")).toArray();
+    const QJsonArray entries
+        = state.value(QStringLiteral("registration")).toObject().value(QStringLiteral("entries")).toArray();
     for (const QJsonValue& v : entries) {
         const QJsonObject e = v.toObject();
         const QString base = entryKey(e.value(QStringLiteral("id")).toInteger());
@@ -160,13 +162,15 @@ QList<Update> awkwardUpdates()
     const QString nulString = QString(QStringLiteral("before") + QChar(0) + QStringLiteral("after"));
     const QJsonValue nestedArrays = QJsonArray{
         QJsonArray{1, QJsonArray{2.5, QJsonArray{}, QJsonArray{QJsonArray{20.41165641}}}},
-        QJsonObject{{QStringLiteral("a"), QJsonObject{{QStringLiteral("b"), QJsonArray{QJsonValue::Null, true, false, QString(), 1e-7}}}}},
+        QJsonObject{{QStringLiteral("a"),
+                     QJsonObject{{QStringLiteral("b"), QJsonArray{QJsonValue::Null, true, false, QString(), 1e-7}}}}},
         QJsonObject{}};
-    const QJsonValue nestedObject = QJsonObject{
-        {QStringLiteral("zeta"), 142.88159666981917},
-        {QStringLiteral("alpha"), QJsonObject{{QStringLiteral("deep"), QJsonArray{QJsonObject{{QStringLiteral("x"), -0.5}}}}}},
-        {QStringLiteral("ü"), QStringLiteral("漢字")},
-        {QString(), QJsonValue::Null}};
+    const QJsonValue nestedObject
+        = QJsonObject{{QStringLiteral("zeta"), 142.88159666981917},
+                      {QStringLiteral("alpha"),
+                       QJsonObject{{QStringLiteral("deep"), QJsonArray{QJsonObject{{QStringLiteral("x"), -0.5}}}}}},
+                      {QStringLiteral("ü"), QStringLiteral("漢字")},
+                      {QString(), QJsonValue::Null}};
     return {
         {fieldKey(23880, QStringLiteral(".bodyweightKg")), 20.41165641},
         {fieldKey(23881, QStringLiteral(".squatKg[1]")), 142.88159666981917},
@@ -179,7 +183,8 @@ QList<Update> awkwardUpdates()
         {fieldKey(23887, QStringLiteral(".deadliftKg[0]")), -2.2250738585072014e-308},
         {fieldKey(23887, QStringLiteral(".notes")), QString()},
         {fieldKey(23888, QStringLiteral(".name")), QStringLiteral("Ł ü 漢字 🏋️")},
-        {fieldKey(23889, QStringLiteral(".notes")), QString(nulString + QStringLiteral(" \"quoted\" back\\slash\ttab\nline"))},
+        {fieldKey(23889, QStringLiteral(".notes")),
+         QString(nulString + QStringLiteral(" \"quoted\" back\\slash\ttab\nline"))},
         {QStringLiteral("lifting.overrideWeightKg"), nestedArrays},
         {QStringLiteral("meet.extra"), nestedObject},
         {fieldKey(23890, QStringLiteral(".guest")), true},
@@ -226,11 +231,14 @@ QHash<qint64, Update> sendAll(TestClient& c, const QString& token, const QList<M
 bool awaitAcks(TestClient& c, const QString& clientId, QHash<qint64, Update> waiting, Log* log, QString* err)
 {
     while (!waiting.isEmpty()) {
-        const auto m = nextOf(c, {QStringLiteral("UPDATE_ACK"), QStringLiteral("UPDATE_REJECTED"), QStringLiteral("STORAGE_ERROR"),
-                                  QStringLiteral("INVALID_SESSION"), QStringLiteral("MALFORMED_MESSAGE"),
-                                  QStringLiteral("LIMIT_EXCEEDED")});
+        const auto m = nextOf(c,
+                              {QStringLiteral("UPDATE_ACK"), QStringLiteral("UPDATE_REJECTED"),
+                               QStringLiteral("STORAGE_ERROR"), QStringLiteral("INVALID_SESSION"),
+                               QStringLiteral("MALFORMED_MESSAGE"), QStringLiteral("LIMIT_EXCEEDED")});
         if (!m) {
-            *err = QStringLiteral("%1 update(s) of %2 never acked; received:\n%3").arg(waiting.size()).arg(clientId, dump(c));
+            *err = QStringLiteral("%1 update(s) of %2 never acked; received:\n%3")
+                       .arg(waiting.size())
+                       .arg(clientId, dump(c));
             return false;
         }
         if (msgType(*m) != QStringLiteral("UPDATE_ACK")) {
@@ -243,7 +251,9 @@ bool awaitAcks(TestClient& c, const QString& clientId, QHash<qint64, Update> wai
             const qint64 server = v.toObject().value(QStringLiteral("serverSeqNum")).toInteger();
             const auto it = waiting.find(local);
             if (it == waiting.end()) {
-                *err = QStringLiteral("%1: ack for localSeqNum %2, which is not waiting for one").arg(clientId).arg(local);
+                *err = QStringLiteral("%1: ack for localSeqNum %2, which is not waiting for one")
+                           .arg(clientId)
+                           .arg(local);
                 return false;
             }
             if (log->contains(server)) {
@@ -262,8 +272,9 @@ bool pullAll(TestClient& c, const QString& token, qint64 after, QList<QJsonObjec
 {
     c.pull(token, after);
     for (int chunk = 0;; ++chunk) {
-        const auto m = nextOf(c, {QStringLiteral("UPDATE_RELAY"), QStringLiteral("INVALID_SESSION"), QStringLiteral("SERVER_PULL"),
-                                  QStringLiteral("MALFORMED_MESSAGE")});
+        const auto m = nextOf(c,
+                              {QStringLiteral("UPDATE_RELAY"), QStringLiteral("INVALID_SESSION"),
+                               QStringLiteral("SERVER_PULL"), QStringLiteral("MALFORMED_MESSAGE")});
         if (!m) {
             *err = QStringLiteral("no pull answer (chunk %1); received:\n%2").arg(chunk).arg(dump(c));
             return false;
@@ -308,7 +319,8 @@ bool sameJson(const QJsonValue& got, const QJsonValue& want, const QString& wher
     }
     case QJsonValue::String:
         if (got.toString() != want.toString()) {
-            *err = QStringLiteral("%1: string '%2', expected '%3'").arg(where, got.toString().left(80), want.toString().left(80));
+            *err = QStringLiteral("%1: string '%2', expected '%3'")
+                       .arg(where, got.toString().left(80), want.toString().left(80));
             return false;
         }
         return true;
@@ -415,12 +427,17 @@ QJsonArray expectedAcks(const Message& m, const Log& log)
     }
     QJsonArray out;
     for (const auto& [key, value, local, after] : m) {
-        out.append(QJsonObject{{QStringLiteral("localSeqNum"), local}, {QStringLiteral("serverSeqNum"), byLocal.value(local)}});
+        out.append(QJsonObject{{QStringLiteral("localSeqNum"), local},
+                               {QStringLiteral("serverSeqNum"), byLocal.value(local)}});
     }
     return out;
 }
 
-enum class Stop { Graceful, Kill };
+enum class Stop
+{
+    Graceful,
+    Kill
+};
 
 } // namespace
 
@@ -458,7 +475,8 @@ private:
             msgs += messages(awkwardUpdates(), {1, 3, 5}, &nextLocal);
             QVERIFY(msgs.size() >= 8);
             QString err;
-            QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"), sendAll(desk, oldToken, msgs), &log, &err), qPrintable(err));
+            QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"), sendAll(desk, oldToken, msgs), &log, &err),
+                     qPrintable(err));
             QCOMPARE(qint64(log.size()), nextLocal - 1);
             QCOMPARE(log.firstKey(), qint64(1));
             QCOMPARE(log.lastKey(), nextLocal - 1);
@@ -480,7 +498,8 @@ private:
         QVERIFY2(restarted.start(), qPrintable(restarted.stderrText()));
         TestClient board(restarted.url());
         QVERIFY(board.open());
-        const QJsonObject joined = board.joinMeet(meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"));
+        const QJsonObject joined
+            = board.joinMeet(meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"));
         QCOMPARE(msgType(joined), QStringLiteral("MEET_JOINED"));
         QCOMPARE(joined.value(QStringLiteral("headServerSeq")).toInteger(), n);
 
@@ -500,13 +519,22 @@ private:
         QCOMPARE(head, n);
         QVERIFY(desk2.pending(QStringLiteral("INVALID_SESSION")).isEmpty());
         // ... and can keep updating: the next number follows on.
-        QVERIFY2(awaitAcks(desk2, QStringLiteral("desk-1"),
-                           sendAll(desk2, oldToken, messages({{QStringLiteral("meet.name"), QStringLiteral("Canterbury Winter Open – day 2")}}, {1}, &nextLocal, n)),
-                           &log, &err),
+        QVERIFY2(awaitAcks(
+                     desk2, QStringLiteral("desk-1"),
+                     sendAll(desk2, oldToken,
+                             messages({{QStringLiteral("meet.name"), QStringLiteral("Canterbury Winter Open – day 2")}},
+                                      {1}, &nextLocal, n)),
+                     &log, &err),
                  qPrintable(err));
         QCOMPARE(log.lastKey(), n + 1);
         const QJsonObject relay = board.expect(QStringLiteral("UPDATE_RELAY"));
-        QCOMPARE(relay.value(QStringLiteral("updatesRelayed")).toArray().at(0).toObject().value(QStringLiteral("serverSeqNum")).toInteger(), n + 1);
+        QCOMPARE(relay.value(QStringLiteral("updatesRelayed"))
+                     .toArray()
+                     .at(0)
+                     .toObject()
+                     .value(QStringLiteral("serverSeqNum"))
+                     .toInteger(),
+                 n + 1);
     }
 
 private Q_SLOTS:
@@ -534,14 +562,16 @@ private Q_SLOTS:
             QVERIFY2(server.start(), qPrintable(server.stderrText()));
             TestClient desk(server.url());
             QVERIFY(desk.open());
-            QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-1"))), QStringLiteral("MEET_CREATED"));
+            QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-1"))),
+                     QStringLiteral("MEET_CREATED"));
             token = desk.token;
             meetId = desk.meetId;
             QList<Message> msgs = messages(entryUpdates(state), {12}, &nextLocal);
             msgs += messages(awkwardUpdates(), {1000}, &nextLocal);
             last = msgs.last();
             QString err;
-            QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"), sendAll(desk, token, msgs), &log, &err), qPrintable(err));
+            QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"), sendAll(desk, token, msgs), &log, &err),
+                     qPrintable(err));
             QVERIFY(server.kill());
         }
         const qint64 n = log.size();
@@ -550,7 +580,8 @@ private Q_SLOTS:
         QVERIFY2(restarted.start(), qPrintable(restarted.stderrText()));
         TestClient watcher(restarted.url());
         QVERIFY(watcher.open());
-        const QJsonObject joined = watcher.joinMeet(meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"));
+        const QJsonObject joined
+            = watcher.joinMeet(meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"));
         QCOMPARE(msgType(joined), QStringLiteral("MEET_JOINED"));
         QCOMPARE(joined.value(QStringLiteral("headServerSeq")).toInteger(), n);
 
@@ -558,7 +589,8 @@ private Q_SLOTS:
         TestClient desk(restarted.url());
         QVERIFY(desk.open());
         desk.sendUpdates(token, last);
-        const auto ack = nextOf(desk, {QStringLiteral("UPDATE_ACK"), QStringLiteral("UPDATE_REJECTED"), QStringLiteral("INVALID_SESSION")});
+        const auto ack = nextOf(
+            desk, {QStringLiteral("UPDATE_ACK"), QStringLiteral("UPDATE_REJECTED"), QStringLiteral("INVALID_SESSION")});
         QVERIFY2(ack && msgType(*ack) == QStringLiteral("UPDATE_ACK"), qPrintable(dump(desk)));
         QCOMPARE(ack->value(QStringLiteral("updateAcks")).toArray(), expectedAcks(last, log));
         QCOMPARE(ack->value(QStringLiteral("headServerSeq")).toInteger(), n);
@@ -566,9 +598,11 @@ private Q_SLOTS:
         // Again from a brand-new session of the same client: still the original numbers.
         TestClient rejoined(restarted.url());
         QVERIFY(rejoined.open());
-        QCOMPARE(msgType(rejoined.joinMeet(meetId, kPassword, kDesk, QStringLiteral("desk-1"))), QStringLiteral("MEET_JOINED"));
+        QCOMPARE(msgType(rejoined.joinMeet(meetId, kPassword, kDesk, QStringLiteral("desk-1"))),
+                 QStringLiteral("MEET_JOINED"));
         rejoined.sendUpdates(rejoined.token, last);
-        QCOMPARE(rejoined.expect(QStringLiteral("UPDATE_ACK")).value(QStringLiteral("updateAcks")).toArray(), expectedAcks(last, log));
+        QCOMPARE(rejoined.expect(QStringLiteral("UPDATE_ACK")).value(QStringLiteral("updateAcks")).toArray(),
+                 expectedAcks(last, log));
 
         // Ordering barrier: had a resend been applied, its relay would precede this pull answer.
         QList<QJsonObject> none;
@@ -579,10 +613,12 @@ private Q_SLOTS:
         QCOMPARE(head, n);
 
         // A genuinely new update takes the next number, and is the only thing the watcher is sent.
-        QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"),
-                           sendAll(desk, token, messages({{QStringLiteral("lifting.flight"), QStringLiteral("B")}}, {1}, &nextLocal, n)),
-                           &log, &err),
-                 qPrintable(err));
+        QVERIFY2(
+            awaitAcks(desk, QStringLiteral("desk-1"),
+                      sendAll(desk, token,
+                              messages({{QStringLiteral("lifting.flight"), QStringLiteral("B")}}, {1}, &nextLocal, n)),
+                      &log, &err),
+            qPrintable(err));
         QCOMPARE(log.lastKey(), n + 1);
         const QJsonObject relay = watcher.expect(QStringLiteral("UPDATE_RELAY"));
         QVERIFY(!relay.contains(QStringLiteral("pull")));
@@ -602,9 +638,10 @@ private Q_SLOTS:
     void tornTailIsCutAndReported_data()
     {
         QTest::addColumn<QByteArray>("tail");
-        QTest::newRow("half a line") << QByteArray(R"({"serverSeqNum":%NEXT%,"key":"registration.entries[id=23880].bodyweightKg","value":83.)");
-        QTest::newRow("whole line without newline")
-            << QByteArray(R"({"serverSeqNum":%NEXT%,"key":"meet.name","value":"never acked","location":"Desk","clientId":"desk-1","localSeqNum":999,"afterServerSeqNum":0,"time":"2026-08-08T09:00:00.000Z"})");
+        QTest::newRow("half a line") << QByteArray(
+            R"({"serverSeqNum":%NEXT%,"key":"registration.entries[id=23880].bodyweightKg","value":83.)");
+        QTest::newRow("whole line without newline") << QByteArray(
+            R"({"serverSeqNum":%NEXT%,"key":"meet.name","value":"never acked","location":"Desk","clientId":"desk-1","localSeqNum":999,"afterServerSeqNum":0,"time":"2026-08-08T09:00:00.000Z"})");
         QTest::newRow("zero-filled block") << QByteArray(4096, '\0');
     }
 
@@ -626,13 +663,15 @@ private Q_SLOTS:
             QVERIFY2(server.start(), qPrintable(server.stderrText()));
             TestClient desk(server.url());
             QVERIFY(desk.open());
-            QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-1"))), QStringLiteral("MEET_CREATED"));
+            QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-1"))),
+                     QStringLiteral("MEET_CREATED"));
             token = desk.token;
             meetId = desk.meetId;
             QList<Message> msgs = messages(sliceUpdates(state), {2}, &nextLocal);
             msgs += messages(awkwardUpdates(), {4}, &nextLocal);
             QString err;
-            QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"), sendAll(desk, token, msgs), &log, &err), qPrintable(err));
+            QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"), sendAll(desk, token, msgs), &log, &err),
+                     qPrintable(err));
             QVERIFY(server.kill());
         }
         const qint64 n = log.size();
@@ -661,8 +700,9 @@ private Q_SLOTS:
 
         TestClient board(restarted.url());
         QVERIFY(board.open());
-        QCOMPARE(msgType(board.joinMeet(meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"))),
-                 QStringLiteral("MEET_JOINED"));
+        QCOMPARE(
+            msgType(board.joinMeet(meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"))),
+            QStringLiteral("MEET_JOINED"));
         QList<QJsonObject> pulled;
         qint64 head = -1;
         QString err;
@@ -673,9 +713,11 @@ private Q_SLOTS:
         // The next update takes the number the torn line would have had, on a well-formed line.
         TestClient desk(restarted.url());
         QVERIFY(desk.open());
-        QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"),
-                           sendAll(desk, token, messages({{fieldKey(23880, QStringLiteral(".bodyweightKg")), 83.25}}, {1}, &nextLocal, n)),
-                           &log, &err),
+        QVERIFY2(awaitAcks(
+                     desk, QStringLiteral("desk-1"),
+                     sendAll(desk, token,
+                             messages({{fieldKey(23880, QStringLiteral(".bodyweightKg")), 83.25}}, {1}, &nextLocal, n)),
+                     &log, &err),
                  qPrintable(err));
         QCOMPARE(log.lastKey(), n + 1);
         const QByteArray after = readFile(journal);
@@ -683,7 +725,13 @@ private Q_SLOTS:
         QVERIFY(after.endsWith('\n'));
         QCOMPARE(qint64(after.count('\n')), n + 1);
         const QJsonObject relay = board.expect(QStringLiteral("UPDATE_RELAY"));
-        QCOMPARE(relay.value(QStringLiteral("updatesRelayed")).toArray().at(0).toObject().value(QStringLiteral("serverSeqNum")).toInteger(), n + 1);
+        QCOMPARE(relay.value(QStringLiteral("updatesRelayed"))
+                     .toArray()
+                     .at(0)
+                     .toObject()
+                     .value(QStringLiteral("serverSeqNum"))
+                     .toInteger(),
+                 n + 1);
         pulled.clear();
         QVERIFY2(pullAll(board, board.token, 0, &pulled, &head, &err), qPrintable(err));
         QVERIFY2(matchesLog(pulled, log, &err), qPrintable(err));
@@ -709,8 +757,10 @@ private Q_SLOTS:
             TestClient a(server.url());
             TestClient b(server.url());
             QVERIFY(a.open() && b.open());
-            QCOMPARE(msgType(a.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-a"))), QStringLiteral("MEET_CREATED"));
-            QCOMPARE(msgType(b.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-b"))), QStringLiteral("MEET_CREATED"));
+            QCOMPARE(msgType(a.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-a"))),
+                     QStringLiteral("MEET_CREATED"));
+            QCOMPARE(msgType(b.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-b"))),
+                     QStringLiteral("MEET_CREATED"));
             tokenA = a.token;
             tokenB = b.token;
             meetA = a.meetId;
@@ -760,7 +810,8 @@ private Q_SLOTS:
         const QJsonObject rejected = a.joinMeet(meetA, kPassword, kDesk, QStringLiteral("desk-a"));
         QCOMPARE(msgType(rejected), QStringLiteral("JOIN_REJECTED"));
         const QString reason = rejected.value(QStringLiteral("reason")).toString();
-        QVERIFY2(reason.contains(QStringLiteral("damaged")) && reason.contains(QStringLiteral("recovered")), qPrintable(reason));
+        QVERIFY2(reason.contains(QStringLiteral("damaged")) && reason.contains(QStringLiteral("recovered")),
+                 qPrintable(reason));
         a.sendUpdates(tokenA, {{QStringLiteral("meet.name"), QStringLiteral("must not be written"), 100, 0}});
         QVERIFY(a.next(QStringLiteral("INVALID_SESSION")));
         a.pull(tokenA, 0);
@@ -770,7 +821,8 @@ private Q_SLOTS:
         // Meet B: business as usual.
         TestClient board(restarted.url());
         QVERIFY(board.open());
-        const QJsonObject joinedB = board.joinMeet(meetB, kPassword, kBoard, QStringLiteral("board-b"), QStringLiteral("display"));
+        const QJsonObject joinedB
+            = board.joinMeet(meetB, kPassword, kBoard, QStringLiteral("board-b"), QStringLiteral("display"));
         QCOMPARE(msgType(joinedB), QStringLiteral("MEET_JOINED"));
         QList<QJsonObject> pulled;
         qint64 head = -1;
@@ -780,14 +832,17 @@ private Q_SLOTS:
         TestClient b(restarted.url());
         QVERIFY(b.open());
         qint64 localB = logB.size() + 1;
-        QVERIFY2(awaitAcks(b, QStringLiteral("desk-b"),
-                           sendAll(b, tokenB, messages({{QStringLiteral("meet.city"), QStringLiteral("Ōtautahi")}}, {1}, &localB, head)),
-                           &logB, &err),
+        QVERIFY2(awaitAcks(
+                     b, QStringLiteral("desk-b"),
+                     sendAll(b, tokenB,
+                             messages({{QStringLiteral("meet.city"), QStringLiteral("Ōtautahi")}}, {1}, &localB, head)),
+                     &logB, &err),
                  qPrintable(err));
         QCOMPARE(logB.lastKey(), head + 1);
 
         const QByteArray diag = readFile(data.path() + QStringLiteral("/diag.log"));
-        QVERIFY2(diag.contains(QStringLiteral("meet %1 not loaded: journal damaged at line 3").arg(meetA).toUtf8()), diag.right(2000).constData());
+        QVERIFY2(diag.contains(QStringLiteral("meet %1 not loaded: journal damaged at line 3").arg(meetA).toUtf8()),
+                 diag.right(2000).constData());
         // Nothing of meet A was dropped, repaired or rewritten.
         QCOMPARE(snapshotDir(dirA), beforeA);
     }
@@ -800,8 +855,8 @@ private Q_SLOTS:
         QVERIFY(server.start());
         TestClient desk(server.url());
         QVERIFY(desk.open());
-        desk.createMeet(QStringLiteral("Desk"), QStringLiteral("correct horse battery"),
-                        {{QStringLiteral("Desk"), 10}}, QStringLiteral("desk"));
+        desk.createMeet(QStringLiteral("Desk"), QStringLiteral("correct horse battery"), {{QStringLiteral("Desk"), 10}},
+                        QStringLiteral("desk"));
         desk.sendUpdates(desk.token, {{QStringLiteral("meet.name"), QStringLiteral("Hangup"), 1, 0}});
         desk.expect(QStringLiteral("UPDATE_ACK"));
         QVERIFY(::kill(static_cast<pid_t>(server.process().processId()), SIGHUP) == 0);
@@ -822,12 +877,15 @@ private Q_SLOTS:
         QVERIFY2(first.start(), qPrintable(first.stderrText()));
         TestClient desk(first.url());
         QVERIFY(desk.open());
-        QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-1"))), QStringLiteral("MEET_CREATED"));
+        QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk-1"))),
+                 QStringLiteral("MEET_CREATED"));
         Log log;
         qint64 nextLocal = 1;
         QString err;
         QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"),
-                           sendAll(desk, desk.token, messages({{QStringLiteral("meet.name"), QStringLiteral("Canterbury Winter Open")}}, {1}, &nextLocal)),
+                           sendAll(desk, desk.token,
+                                   messages({{QStringLiteral("meet.name"), QStringLiteral("Canterbury Winter Open")}},
+                                            {1}, &nextLocal)),
                            &log, &err),
                  qPrintable(err));
         const QByteArray journalBefore = readFile(journalPath(data.path(), desk.meetId));
@@ -846,13 +904,16 @@ private Q_SLOTS:
         QCOMPARE(first.process().state(), QProcess::Running);
         QVERIFY(desk.isConnected());
         QVERIFY2(awaitAcks(desk, QStringLiteral("desk-1"),
-                           sendAll(desk, desk.token, messages({{QStringLiteral("meet.city"), QStringLiteral("Christchurch")}}, {1}, &nextLocal, 1)),
+                           sendAll(desk, desk.token,
+                                   messages({{QStringLiteral("meet.city"), QStringLiteral("Christchurch")}}, {1},
+                                            &nextLocal, 1)),
                            &log, &err),
                  qPrintable(err));
         QCOMPARE(log.lastKey(), qint64(2));
         TestClient board(first.url());
         QVERIFY(board.open());
-        QCOMPARE(msgType(board.joinMeet(desk.meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"))),
+        QCOMPARE(msgType(board.joinMeet(desk.meetId, kPassword, kBoard, QStringLiteral("board-1"),
+                                        QStringLiteral("display"))),
                  QStringLiteral("MEET_JOINED"));
         QList<QJsonObject> pulled;
         qint64 head = -1;
@@ -888,7 +949,8 @@ private Q_SLOTS:
             QString err;
             const qint64 total = log.size();
             if (round == 0) {
-                QCOMPARE(msgType(a.createMeet(kPlatform1, kPassword, endpoints(), idA)), QStringLiteral("MEET_CREATED"));
+                QCOMPARE(msgType(a.createMeet(kPlatform1, kPassword, endpoints(), idA)),
+                         QStringLiteral("MEET_CREATED"));
                 QCOMPARE(msgType(b.joinMeet(a.meetId, kPassword, kPlatform2, idB)), QStringLiteral("MEET_JOINED"));
                 tokenA = a.token;
                 tokenB = b.token;
@@ -898,7 +960,8 @@ private Q_SLOTS:
                 for (auto [c, token] : {std::pair{&a, tokenA}, std::pair{&b, tokenB}}) {
                     QList<QJsonObject> none;
                     qint64 head = -1;
-                    QVERIFY2(pullAll(*c, token, total, &none, &head, &err), qPrintable(QStringLiteral("round %1: %2").arg(round).arg(err)));
+                    QVERIFY2(pullAll(*c, token, total, &none, &head, &err),
+                             qPrintable(QStringLiteral("round %1: %2").arg(round).arg(err)));
                     QVERIFY(none.isEmpty());
                     QCOMPARE(head, total);
                 }
@@ -911,7 +974,8 @@ private Q_SLOTS:
                 // Attempts typed in lb and stored in kg, and reweighed bodyweights: unrounded doubles.
                 forA.append({QStringLiteral("registration.entries[id=%1].squatKg[%2]").arg(23880 + k % 36).arg(k % 5),
                              (135 + 5 * k) * 0.45359237});
-                forB.append({QStringLiteral("registration.entries[id=%1].bodyweightKg").arg(23880 + (k * 7) % 36), 52.0 + k / 7.0});
+                forB.append({QStringLiteral("registration.entries[id=%1].bodyweightKg").arg(23880 + (k * 7) % 36),
+                             52.0 + k / 7.0});
             }
             const QList<Message> msgsA = messages(forA, {1, 4, 5}, &localA, total);
             const QList<Message> msgsB = messages(forB, {2, 3, 5}, &localB, total);
@@ -921,8 +985,10 @@ private Q_SLOTS:
                 waitingA.insert(sendAll(a, tokenA, {msgsA.at(m)}));
                 waitingB.insert(sendAll(b, tokenB, {msgsB.at(m)}));
             }
-            QVERIFY2(awaitAcks(a, idA, waitingA, &log, &err), qPrintable(QStringLiteral("round %1: %2").arg(round).arg(err)));
-            QVERIFY2(awaitAcks(b, idB, waitingB, &log, &err), qPrintable(QStringLiteral("round %1: %2").arg(round).arg(err)));
+            QVERIFY2(awaitAcks(a, idA, waitingA, &log, &err),
+                     qPrintable(QStringLiteral("round %1: %2").arg(round).arg(err)));
+            QVERIFY2(awaitAcks(b, idB, waitingB, &log, &err),
+                     qPrintable(QStringLiteral("round %1: %2").arg(round).arg(err)));
             QCOMPARE(qint64(log.size()), total + 20);
             QCOMPARE(log.lastKey(), total + 20);
             QVERIFY(server.kill());
@@ -932,8 +998,9 @@ private Q_SLOTS:
         QVERIFY2(server.start(), qPrintable(server.stderrText()));
         TestClient board(server.url());
         QVERIFY(board.open());
-        QCOMPARE(msgType(board.joinMeet(meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"))),
-                 QStringLiteral("MEET_JOINED"));
+        QCOMPARE(
+            msgType(board.joinMeet(meetId, kPassword, kBoard, QStringLiteral("board-1"), QStringLiteral("display"))),
+            QStringLiteral("MEET_JOINED"));
         QList<QJsonObject> pulled;
         qint64 head = -1;
         QString err;

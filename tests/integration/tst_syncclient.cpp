@@ -67,7 +67,8 @@ int distinctJournalUpdates(const QList<QJsonObject>& lines)
 
 QJsonObject entryValue(int id, const QString& name)
 {
-    return QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("name"), name}, {QStringLiteral("bodyweightKg"), 60.5 + id % 7}};
+    return QJsonObject{
+        {QStringLiteral("id"), id}, {QStringLiteral("name"), name}, {QStringLiteral("bodyweightKg"), 60.5 + id % 7}};
 }
 
 bool settled(const QList<SyncClient*>& clients, qint64 head)
@@ -114,12 +115,16 @@ private Q_SLOTS:
 
         constexpr int kEach = 10;
         for (int i = 0; i < kEach; ++i) {
-            a.update(QStringLiteral("registration.entries[id=%1]").arg(1000 + i), entryValue(1000 + i, QStringLiteral("A%1").arg(i)));
-            b.update(QStringLiteral("registration.entries[id=%1]").arg(2000 + i), entryValue(2000 + i, QStringLiteral("B%1").arg(i)));
+            a.update(QStringLiteral("registration.entries[id=%1]").arg(1000 + i),
+                     entryValue(1000 + i, QStringLiteral("A%1").arg(i)));
+            b.update(QStringLiteral("registration.entries[id=%1]").arg(2000 + i),
+                     entryValue(2000 + i, QStringLiteral("B%1").arg(i)));
             // Applied locally at once, before any ack.
-            QCOMPARE(a.localState().valueAt(*KeyPath::parse(QStringLiteral("registration.entries[id=%1].name").arg(1000 + i), 256, 16))
-                         ->toString(),
-                     QStringLiteral("A%1").arg(i));
+            QCOMPARE(
+                a.localState()
+                    .valueAt(*KeyPath::parse(QStringLiteral("registration.entries[id=%1].name").arg(1000 + i), 256, 16))
+                    ->toString(),
+                QStringLiteral("A%1").arg(i));
         }
         a.update(QStringLiteral("meet.name"), QStringLiteral("Spring Open"));
         b.update(QStringLiteral("live.platform1.barKg"), 182.5);
@@ -132,8 +137,13 @@ private Q_SLOTS:
         QCOMPARE(a.localState().document(), a.canonicalState().document());
         QCOMPARE(b.localState().document(), b.canonicalState().document());
         QCOMPARE(d.localState().document(), d.canonicalState().document());
-        QCOMPARE(a.canonicalState().document().value(QStringLiteral("registration")).toObject()
-                     .value(QStringLiteral("entries")).toArray().size(),
+        QCOMPARE(a.canonicalState()
+                     .document()
+                     .value(QStringLiteral("registration"))
+                     .toObject()
+                     .value(QStringLiteral("entries"))
+                     .toArray()
+                     .size(),
                  2 * kEach);
         QCOMPARE(journal(server, a.meetId()).size(), total);
         QVERIFY(a.rejected().isEmpty() && b.rejected().isEmpty());
@@ -141,8 +151,9 @@ private Q_SLOTS:
         // A display's update shows locally, is rejected by the server and disappears again.
         QSignalSpy rejectedSpy(&d, &SyncClient::updateRejected);
         const qint64 lsn = d.update(QStringLiteral("meet.name"), QStringLiteral("graffiti"));
-        QCOMPARE(d.localState().document().value(QStringLiteral("meet")).toObject().value(QStringLiteral("name")).toString(),
-                 QStringLiteral("graffiti"));
+        QCOMPARE(
+            d.localState().document().value(QStringLiteral("meet")).toObject().value(QStringLiteral("name")).toString(),
+            QStringLiteral("graffiti"));
         QTRY_COMPARE_WITH_TIMEOUT(d.pendingCount(), 0, kTimeout);
         QCOMPARE(d.rejected().size(), 1);
         QCOMPARE(d.rejected().first().update.localSeqNum, lsn);
@@ -181,11 +192,17 @@ private Q_SLOTS:
                                         entryValue(1000 + i, QStringLiteral("A%1").arg(i))));
         }
         QCOMPARE(a.pendingCount(), 4);
-        QCOMPARE(a.localState().document().value(QStringLiteral("registration")).toObject()
-                     .value(QStringLiteral("entries")).toArray().size(),
+        QCOMPARE(a.localState()
+                     .document()
+                     .value(QStringLiteral("registration"))
+                     .toObject()
+                     .value(QStringLiteral("entries"))
+                     .toArray()
+                     .size(),
                  4);
         for (int i = 0; i < 3; ++i) {
-            b.update(QStringLiteral("registration.entries[id=%1]").arg(2000 + i), entryValue(2000 + i, QStringLiteral("B%1").arg(i)));
+            b.update(QStringLiteral("registration.entries[id=%1]").arg(2000 + i),
+                     entryValue(2000 + i, QStringLiteral("B%1").arg(i)));
         }
         QTRY_VERIFY_WITH_TIMEOUT(settled({&b}, 5), kTimeout);
         QCOMPARE(a.lastServerSeq(), 2); // a heard nothing while offline
@@ -196,8 +213,13 @@ private Q_SLOTS:
         QVERIFY(a.isOnline());
         QCOMPARE(a.canonicalState().document(), b.canonicalState().document());
         QCOMPARE(a.localState().document(), b.localState().document());
-        QCOMPARE(a.canonicalState().document().value(QStringLiteral("registration")).toObject()
-                     .value(QStringLiteral("entries")).toArray().size(),
+        QCOMPARE(a.canonicalState()
+                     .document()
+                     .value(QStringLiteral("registration"))
+                     .toObject()
+                     .value(QStringLiteral("entries"))
+                     .toArray()
+                     .size(),
                  7);
         // The offline updates were sequenced after b's: 6..9, in localSeqNum order.
         for (int i = 0; i < offlineSeqs.size(); ++i) {
@@ -227,7 +249,8 @@ private Q_SLOTS:
 
         a->setOnline(false);
         for (int i = 0; i < 3; ++i) {
-            a->update(QStringLiteral("registration.entries[id=%1]").arg(1000 + i), entryValue(1000 + i, QStringLiteral("A%1").arg(i)));
+            a->update(QStringLiteral("registration.entries[id=%1]").arg(1000 + i),
+                      entryValue(1000 + i, QStringLiteral("A%1").arg(i)));
         }
         QCOMPARE(a->pendingCount(), 3);
         const QJsonObject localBefore = a->localState().document();
@@ -256,8 +279,13 @@ private Q_SLOTS:
 
         QCOMPARE(a2.canonicalState().document(), b.canonicalState().document());
         QCOMPARE(a2.localState().document(), b.canonicalState().document());
-        QCOMPARE(a2.canonicalState().document().value(QStringLiteral("registration")).toObject()
-                     .value(QStringLiteral("entries")).toArray().size(),
+        QCOMPARE(a2.canonicalState()
+                     .document()
+                     .value(QStringLiteral("registration"))
+                     .toObject()
+                     .value(QStringLiteral("entries"))
+                     .toArray()
+                     .size(),
                  4);
         for (qint64 lsn = 3; lsn <= 5; ++lsn) {
             QCOMPARE(a2.serverSeqOf(lsn).value_or(-1), lsn + 2); // after b's 3 and 4

@@ -29,7 +29,8 @@ class FaultyJournalDevice final : public JournalDevice
 {
 public:
     FaultyJournalDevice(std::unique_ptr<JournalDevice> real, std::shared_ptr<JournalFaults> faults)
-        : m_real(std::move(real)), m_faults(std::move(faults))
+        : m_real(std::move(real))
+        , m_faults(std::move(faults))
     {
     }
 

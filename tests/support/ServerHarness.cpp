@@ -16,12 +16,17 @@ ServerOptions testOptions(const QString& dataDir)
 }
 
 InProcessServer::InProcessServer(ServerServices services, Limits limits)
-    : m_tmp(std::make_unique<QTemporaryDir>()), m_dataDir(m_tmp->path()), m_services(std::move(services)), m_limits(limits)
+    : m_tmp(std::make_unique<QTemporaryDir>())
+    , m_dataDir(m_tmp->path())
+    , m_services(std::move(services))
+    , m_limits(limits)
 {
 }
 
 InProcessServer::InProcessServer(const QString& dataDir, ServerServices services, Limits limits)
-    : m_dataDir(dataDir), m_services(std::move(services)), m_limits(limits)
+    : m_dataDir(dataDir)
+    , m_services(std::move(services))
+    , m_limits(limits)
 {
 }
 
@@ -56,7 +61,8 @@ QString serverBinaryPath()
     return QStringLiteral(OLL_SERVER_BINARY);
 }
 
-ServerProcess::ServerProcess(QString dataDir) : m_dataDir(std::move(dataDir))
+ServerProcess::ServerProcess(QString dataDir)
+    : m_dataDir(std::move(dataDir))
 {
     m_process.setProgram(serverBinaryPath());
     m_process.setArguments({QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--bind"),

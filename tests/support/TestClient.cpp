@@ -7,7 +7,9 @@
 
 namespace oll::test {
 
-TestClient::TestClient(const QUrl& url, QObject* parent) : QObject(parent), m_url(url)
+TestClient::TestClient(const QUrl& url, QObject* parent)
+    : QObject(parent)
+    , m_url(url)
 {
     connect(&m_socket, &QWebSocket::textMessageReceived, this, [this](const QString& text) {
         m_received.append(QJsonDocument::fromJson(text.toUtf8()).object());
@@ -78,8 +80,8 @@ QJsonObject TestClient::expect(const QString& msgType, int timeoutMs)
         for (const QJsonObject& o : m_received) {
             seen.append(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)).left(200));
         }
-        QTest::qFail(qPrintable(QStringLiteral("no %1 arrived; received: %2").arg(msgType, seen.join(u'\n'))),
-                     __FILE__, __LINE__);
+        QTest::qFail(qPrintable(QStringLiteral("no %1 arrived; received: %2").arg(msgType, seen.join(u'\n'))), __FILE__,
+                     __LINE__);
         return {};
     }
     return *m;
@@ -113,10 +115,9 @@ QJsonObject TestClient::createMeet(const QString& location, const QString& passw
           {QStringLiteral("password"), password},
           {QStringLiteral("endpoints"), eps},
           {QStringLiteral("clientId"), clientId}});
-    const QJsonObject reply =
-        expectOneOf({QStringLiteral("MEET_CREATED"), QStringLiteral("CREATE_REJECTED"),
-                     QStringLiteral("MALFORMED_MESSAGE"), QStringLiteral("LIMIT_EXCEEDED")},
-                    10000);
+    const QJsonObject reply = expectOneOf({QStringLiteral("MEET_CREATED"), QStringLiteral("CREATE_REJECTED"),
+                                           QStringLiteral("MALFORMED_MESSAGE"), QStringLiteral("LIMIT_EXCEEDED")},
+                                          10000);
     if (reply.value(QStringLiteral("msgType")).toString() == QStringLiteral("MEET_CREATED")) {
         token = reply.value(QStringLiteral("sessionToken")).toString();
         meetId = reply.value(QStringLiteral("meetId")).toString();

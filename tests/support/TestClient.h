@@ -36,15 +36,15 @@ public:
     QList<QJsonObject> pending(const QString& msgType) const;
 
     // Protocol conveniences. They return the server's reply (whatever type it was).
-    QJsonObject createMeet(const QString& location, const QString& password, const QList<QPair<QString, int>>& endpoints,
-                           const QString& clientId);
+    QJsonObject createMeet(const QString& location, const QString& password,
+                           const QList<QPair<QString, int>>& endpoints, const QString& clientId);
     QJsonObject joinMeet(const QString& meetId, const QString& password, const QString& location,
                          const QString& clientId, const QString& role = QStringLiteral("update"));
     /// Sends UPDATE_INIT with updates {key, value, localSeqNum, afterServerSeqNum}.
     void sendUpdates(const QString& token, const QList<std::tuple<QString, QJsonValue, qint64, qint64>>& updates);
     void pull(const QString& token, qint64 lastServerSeq);
 
-    QString token;  // the last sessionToken received
+    QString token; // the last sessionToken received
     QString meetId; // the last meetId received
 
 private:

@@ -67,19 +67,21 @@ private Q_SLOTS:
         QTest::addColumn<QJsonValue>("value");
         QTest::addColumn<QString>("location");
         QTest::addRow("plain") << "meet.name" << QJsonValue(QStringLiteral("Nationals")) << "Platform A";
-        QTest::addRow("unicode") << QStringLiteral("meet.n\u00e4me") << QJsonValue(QStringLiteral("Gr\u00f6\u00dfe \u2603 \U0001F3CB"))
+        QTest::addRow("unicode") << QStringLiteral("meet.n\u00e4me")
+                                 << QJsonValue(QStringLiteral("Gr\u00f6\u00dfe \u2603 \U0001F3CB"))
                                  << QStringLiteral("Plattform \u00dc");
         QTest::addRow("null") << "registration.entries[id=5]" << QJsonValue(QJsonValue::Null) << "A";
         QTest::addRow("bool") << "meet.inKg" << QJsonValue(false) << "A";
         QTest::addRow("newline inside") << "meet.name" << QJsonValue(QStringLiteral("a\nb\r\u2028c\"d\\")) << "A";
-        QTest::addRow("nested")
-            << "registration.entries[id=7]"
-            << QJsonValue(QJsonObject{{QStringLiteral("id"), 7},
-                                      {QStringLiteral("name"), QStringLiteral("J\u00f6rg")},
-                                      {QStringLiteral("squatKg"), QJsonArray{142.88159666981917, 0, -1.5}},
-                                      {QStringLiteral("meta"), QJsonObject{{QStringLiteral("x"), QJsonValue::Null},
-                                                                          {QStringLiteral("y"), QJsonArray{}}}}})
-            << "A";
+        QTest::addRow("nested") << "registration.entries[id=7]"
+                                << QJsonValue(
+                                       QJsonObject{{QStringLiteral("id"), 7},
+                                                   {QStringLiteral("name"), QStringLiteral("J\u00f6rg")},
+                                                   {QStringLiteral("squatKg"), QJsonArray{142.88159666981917, 0, -1.5}},
+                                                   {QStringLiteral("meta"),
+                                                    QJsonObject{{QStringLiteral("x"), QJsonValue::Null},
+                                                                {QStringLiteral("y"), QJsonArray{}}}}})
+                                << "A";
         QTest::addRow("empty string") << "meet.name" << QJsonValue(QString()) << "";
     }
     void lineRoundTrip()
@@ -155,11 +157,16 @@ private Q_SLOTS:
         QTest::addRow("array") << QByteArray("[1]");
         QTest::addRow("truncated") << entry(1).toLine().left(30);
         QTest::addRow("seq zero") << entry(0).toLine();
-        QTest::addRow("no value") << QByteArray(R"({"serverSeqNum":1,"key":"a.b","clientId":"c","localSeqNum":1,"afterServerSeqNum":0})");
-        QTest::addRow("no key") << QByteArray(R"({"serverSeqNum":1,"value":1,"clientId":"c","localSeqNum":1,"afterServerSeqNum":0})");
-        QTest::addRow("no clientId") << QByteArray(R"({"serverSeqNum":1,"key":"a.b","value":1,"localSeqNum":1,"afterServerSeqNum":0})");
-        QTest::addRow("seq string") << QByteArray(R"({"serverSeqNum":"1","key":"a.b","value":1,"clientId":"c","localSeqNum":1,"afterServerSeqNum":0})");
-        QTest::addRow("negative after") << QByteArray(R"({"serverSeqNum":1,"key":"a.b","value":1,"clientId":"c","localSeqNum":1,"afterServerSeqNum":-1})");
+        QTest::addRow("no value") << QByteArray(
+            R"({"serverSeqNum":1,"key":"a.b","clientId":"c","localSeqNum":1,"afterServerSeqNum":0})");
+        QTest::addRow("no key") << QByteArray(
+            R"({"serverSeqNum":1,"value":1,"clientId":"c","localSeqNum":1,"afterServerSeqNum":0})");
+        QTest::addRow("no clientId") << QByteArray(
+            R"({"serverSeqNum":1,"key":"a.b","value":1,"localSeqNum":1,"afterServerSeqNum":0})");
+        QTest::addRow("seq string") << QByteArray(
+            R"({"serverSeqNum":"1","key":"a.b","value":1,"clientId":"c","localSeqNum":1,"afterServerSeqNum":0})");
+        QTest::addRow("negative after") << QByteArray(
+            R"({"serverSeqNum":1,"key":"a.b","value":1,"clientId":"c","localSeqNum":1,"afterServerSeqNum":-1})");
     }
     void fromLineRejects()
     {

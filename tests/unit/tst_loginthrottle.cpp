@@ -202,7 +202,8 @@ private Q_SLOTS:
             QVERIFY(t.size() <= 1001);
         }
         // The newest survive the evictions; the oldest are gone.
-        QCOMPARE(t.failures(QStringLiteral("198.51.100.%1").arg(4999 % 200), QStringLiteral("%1").arg(100000000 + 4999)), 1);
+        QCOMPARE(
+            t.failures(QStringLiteral("198.51.100.%1").arg(4999 % 200), QStringLiteral("%1").arg(100000000 + 4999)), 1);
         QCOMPARE(t.failures(QStringLiteral("198.51.100.0"), QStringLiteral("100000000")), 0);
     }
 

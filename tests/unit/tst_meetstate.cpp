@@ -51,8 +51,10 @@ private Q_SLOTS:
     void entriesById()
     {
         MeetState s;
-        QVERIFY(s.apply(key("registration.entries[id=5001]"), QJsonObject{{QStringLiteral("id"), 5001}, {QStringLiteral("name"), QStringLiteral("A")}}));
-        QVERIFY(s.apply(key("registration.entries[id=5002]"), QJsonObject{{QStringLiteral("name"), QStringLiteral("B")}}));
+        QVERIFY(s.apply(key("registration.entries[id=5001]"),
+                        QJsonObject{{QStringLiteral("id"), 5001}, {QStringLiteral("name"), QStringLiteral("A")}}));
+        QVERIFY(
+            s.apply(key("registration.entries[id=5002]"), QJsonObject{{QStringLiteral("name"), QStringLiteral("B")}}));
         QCOMPARE(s.valueAt(key("registration.entries[id=5002].id"))->toInteger(), 5002);
         QVERIFY(s.apply(key("registration.entries[id=5001].bodyweightKg"), 82.35));
         QCOMPARE(s.valueAt(key("registration.entries[0].bodyweightKg"))->toDouble(), 82.35);
@@ -108,9 +110,11 @@ private Q_SLOTS:
     void fixtureBuiltTwoWaysIsEqual()
     {
         const QJsonObject state = fixture();
-        QVERIFY2(state.contains(QStringLiteral("registration")), "tests/data/meets/midmeet-kg.openlifter is not readable");
+        QVERIFY2(state.contains(QStringLiteral("registration")),
+                 "tests/data/meets/midmeet-kg.openlifter is not readable");
         MeetState whole;
-        for (const QString& slice : {QStringLiteral("meet"), QStringLiteral("registration"), QStringLiteral("lifting")}) {
+        for (const QString& slice :
+             {QStringLiteral("meet"), QStringLiteral("registration"), QStringLiteral("lifting")}) {
             QVERIFY(whole.apply(*KeyPath::parse(slice, 256, 16), state.value(slice)));
         }
 
@@ -124,7 +128,8 @@ private Q_SLOTS:
         QVERIFY(entries.size() >= 30);
         for (const QJsonValue& e : entries) {
             const QJsonObject entry = e.toObject();
-            const QString base = QStringLiteral("registration.entries[id=%1]").arg(entry.value(QStringLiteral("id")).toInteger());
+            const QString base
+                = QStringLiteral("registration.entries[id=%1]").arg(entry.value(QStringLiteral("id")).toInteger());
             // Start from an entry without its attempts, then write each attempt field by field.
             QJsonObject bare = entry;
             for (const char* lift : {"squatKg", "benchKg", "deadliftKg"}) {
@@ -134,16 +139,20 @@ private Q_SLOTS:
             for (const char* lift : {"squatKg", "benchKg", "deadliftKg"}) {
                 const QJsonArray kg = entry.value(QLatin1String(lift)).toArray();
                 for (qsizetype i = 0; i < kg.size(); ++i) {
-                    QVERIFY(pieces.apply(*KeyPath::parse(QStringLiteral("%1.%2[%3]").arg(base, QLatin1String(lift)).arg(i), 256, 16),
-                                         kg.at(i)));
+                    QVERIFY(pieces.apply(
+                        *KeyPath::parse(QStringLiteral("%1.%2[%3]").arg(base, QLatin1String(lift)).arg(i), 256, 16),
+                        kg.at(i)));
                 }
             }
         }
         QCOMPARE(pieces.document(), whole.document());
         const QJsonValue first = entries.first().toObject().value(QStringLiteral("bodyweightKg"));
-        const double read = whole.valueAt(*KeyPath::parse(
-            QStringLiteral("registration.entries[id=%1].bodyweightKg").arg(entries.first().toObject().value(QStringLiteral("id")).toInteger()),
-            256, 16))->toDouble();
+        const double read
+            = whole
+                  .valueAt(*KeyPath::parse(QStringLiteral("registration.entries[id=%1].bodyweightKg")
+                                               .arg(entries.first().toObject().value(QStringLiteral("id")).toInteger()),
+                                           256, 16))
+                  ->toDouble();
         const double original = first.toDouble();
         QVERIFY(std::memcmp(&read, &original, sizeof read) == 0);
     }

@@ -57,15 +57,15 @@ CreateMeetRequest validCreate()
 } // namespace
 
 // Unwraps a parse result into request type T, failing the test with the parser's message otherwise.
-#define EXPECT_REQUEST(T, var, result)                                                                   \
-    QVERIFY2(std::holds_alternative<Request>(result),                                                      \
-             qPrintable(std::holds_alternative<ParseError>(result) ? std::get<ParseError>(result).errMsg    \
-                                                                   : QString()));                         \
-    QVERIFY(std::holds_alternative<T>(std::get<Request>(result)));                                         \
+#define EXPECT_REQUEST(T, var, result)                                                                                 \
+    QVERIFY2(                                                                                                          \
+        std::holds_alternative<Request>(result),                                                                       \
+        qPrintable(std::holds_alternative<ParseError>(result) ? std::get<ParseError>(result).errMsg : QString()));     \
+    QVERIFY(std::holds_alternative<T>(std::get<Request>(result)));                                                     \
     const T var = std::get<T>(std::get<Request>(result))
 
-#define EXPECT_ERROR(var, result)                                                                        \
-    QVERIFY2(std::holds_alternative<ParseError>(result), "expected a parse error");                        \
+#define EXPECT_ERROR(var, result)                                                                                      \
+    QVERIFY2(std::holds_alternative<ParseError>(result), "expected a parse error");                                    \
     const ParseError var = std::get<ParseError>(result)
 
 class TestMessageParser final : public QObject
@@ -76,17 +76,16 @@ private Q_SLOTS:
     /// CREATE_MEET with every field present yields all fields, endpoints in order.
     void createMeet_allFields()
     {
-        const QJsonObject msg{
-            {QStringLiteral("msgType"), QStringLiteral("CREATE_MEET")},
-            {QStringLiteral("thisLocationName"), QStringLiteral("Platform A")},
-            {QStringLiteral("password"), QStringLiteral("s3cret password")},
-            {QStringLiteral("clientId"), QStringLiteral("abc-123")},
-            {QStringLiteral("endpoints"),
-             QJsonArray{QJsonObject{{QStringLiteral("locationName"), QStringLiteral("Platform A")},
-                                    {QStringLiteral("priority"), 10}},
-                        QJsonObject{{QStringLiteral("locationName"), QStringLiteral("Warm-up")},
-                                    {QStringLiteral("priority"), -3}}}},
-            {QStringLiteral("someFutureField"), true}};
+        const QJsonObject msg{{QStringLiteral("msgType"), QStringLiteral("CREATE_MEET")},
+                              {QStringLiteral("thisLocationName"), QStringLiteral("Platform A")},
+                              {QStringLiteral("password"), QStringLiteral("s3cret password")},
+                              {QStringLiteral("clientId"), QStringLiteral("abc-123")},
+                              {QStringLiteral("endpoints"),
+                               QJsonArray{QJsonObject{{QStringLiteral("locationName"), QStringLiteral("Platform A")},
+                                                      {QStringLiteral("priority"), 10}},
+                                          QJsonObject{{QStringLiteral("locationName"), QStringLiteral("Warm-up")},
+                                                      {QStringLiteral("priority"), -3}}}},
+                              {QStringLiteral("someFutureField"), true}};
         const auto result = parseWith(encode(msg));
         EXPECT_REQUEST(CreateMeetRequest, req, result);
         QCOMPARE(req.thisLocationName, QStringLiteral("Platform A"));
@@ -310,8 +309,8 @@ private Q_SLOTS:
         QTest::addRow("not an object") << QByteArray(R"(["CLIENT_PULL"])") << QStringLiteral("object");
         QTest::addRow("no msgType") << QByteArray(R"({"lastServerSeq":1})") << QStringLiteral("msgType");
         QTest::addRow("msgType number") << QByteArray(R"({"msgType":5})") << QStringLiteral("msgType");
-        QTest::addRow("pull without token") << QByteArray(R"({"msgType":"CLIENT_PULL","lastServerSeq":1})")
-                                            << QStringLiteral("sessionToken");
+        QTest::addRow("pull without token")
+            << QByteArray(R"({"msgType":"CLIENT_PULL","lastServerSeq":1})") << QStringLiteral("sessionToken");
         QTest::addRow("token number") << QByteArray(R"({"msgType":"CLIENT_PULL","sessionToken":1,"lastServerSeq":1})")
                                       << QStringLiteral("sessionToken");
         QTest::addRow("updates missing") << QByteArray(R"({"msgType":"UPDATE_INIT","sessionToken":"t"})")
@@ -319,7 +318,8 @@ private Q_SLOTS:
         QTest::addRow("updates empty") << QByteArray(R"({"msgType":"UPDATE_INIT","sessionToken":"t","updates":[]})")
                                        << QStringLiteral("updates");
         QTest::addRow("update not object")
-            << QByteArray(R"({"msgType":"UPDATE_INIT","sessionToken":"t","updates":[5]})") << QStringLiteral("updates[0]");
+            << QByteArray(R"({"msgType":"UPDATE_INIT","sessionToken":"t","updates":[5]})")
+            << QStringLiteral("updates[0]");
         QTest::addRow("updateValue missing")
             << QByteArray(R"({"msgType":"UPDATE_INIT","sessionToken":"t","updates":[)"
                           R"({"localSeqNum":1,"afterServerSeqNum":0,"updateKey":"meet.name"}]})")
@@ -491,8 +491,10 @@ private Q_SLOTS:
         const QByteArray textNested = compactJson(req.updates[1].value);
         const auto again = parseWith(R"({"msgType":"UPDATE_INIT","sessionToken":"t","updates":[{"localSeqNum":1,)"
                                      R"("afterServerSeqNum":0,"updateKey":"a.b","updateValue":)"
-                                     + text + R"(},{"localSeqNum":2,"afterServerSeqNum":0,"updateKey":"a.c",)"
-                                     R"("updateValue":)" + textNested + "}]}");
+                                     + text
+                                     + R"(},{"localSeqNum":2,"afterServerSeqNum":0,"updateKey":"a.c",)"
+                                       R"("updateValue":)"
+                                     + textNested + "}]}");
         EXPECT_REQUEST(UpdateInitRequest, req2, again);
         const double back = req2.updates[0].value.toDouble();
         QVERIFY2(sameBits(back, expected), text.constData());
@@ -518,18 +520,28 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("typed");
         QTest::addColumn<QString>("expected"); // empty = rejected
-        QTest::addRow("spaces") << "123 456 789" << "123456789";
-        QTest::addRow("dashes") << "123-456-789" << "123456789";
-        QTest::addRow("plain") << "123456789" << "123456789";
-        QTest::addRow("leading zeros") << "000 000 001" << "000000001";
-        QTest::addRow("8 digits") << "12345678" << "";
-        QTest::addRow("10 digits") << "1234567890" << "";
-        QTest::addRow("letter") << "12a456789" << "";
-        QTest::addRow("traversal") << "../../etc" << "";
-        QTest::addRow("empty") << "" << "";
-        QTest::addRow("slash") << "123/456/789" << "";
-        QTest::addRow("arabic-indic digits") << QStringLiteral("\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
-                                              << "";
+        QTest::addRow("spaces") << "123 456 789"
+                                << "123456789";
+        QTest::addRow("dashes") << "123-456-789"
+                                << "123456789";
+        QTest::addRow("plain") << "123456789"
+                               << "123456789";
+        QTest::addRow("leading zeros") << "000 000 001"
+                                       << "000000001";
+        QTest::addRow("8 digits") << "12345678"
+                                  << "";
+        QTest::addRow("10 digits") << "1234567890"
+                                   << "";
+        QTest::addRow("letter") << "12a456789"
+                                << "";
+        QTest::addRow("traversal") << "../../etc"
+                                   << "";
+        QTest::addRow("empty") << ""
+                               << "";
+        QTest::addRow("slash") << "123/456/789"
+                               << "";
+        QTest::addRow("arabic-indic digits")
+            << QStringLiteral("\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669") << "";
         QTest::addRow("very long padding") << (QString(100, u' ') + QStringLiteral("123456789")) << "";
     }
     void normalizeMeetId()
@@ -549,7 +561,8 @@ private Q_SLOTS:
     void displayMeetId()
     {
         QCOMPARE(oll::displayMeetId(QStringLiteral("123456789")), QStringLiteral("123 456 789"));
-        QCOMPARE(oll::displayMeetId(*oll::normalizeMeetId(QStringLiteral("987-654-321"))), QStringLiteral("987 654 321"));
+        QCOMPARE(oll::displayMeetId(*oll::normalizeMeetId(QStringLiteral("987-654-321"))),
+                 QStringLiteral("987 654 321"));
     }
 
     /// A well-formed CREATE_MEET passes validation (boundary lengths included).
@@ -598,25 +611,62 @@ private Q_SLOTS:
         const Limits limits;
         CreateMeetRequest r = validCreate();
         switch (which) {
-        case 0: r.password = QString(limits.minPasswordLength - 1, u'p'); break;
-        case 1: r.password = QString(limits.maxPasswordLength + 1, u'p'); break;
-        case 2: r.clientId = QStringLiteral("bad id"); break;
-        case 3: r.clientId.clear(); break;
-        case 4: r.clientId = QString(limits.maxClientIdLength + 1, u'c'); break;
-        case 5: r.endpoints.clear(); break;
-        case 6: r.endpoints[1].locationName = QStringLiteral("Platform 1"); break;
-        case 7: r.endpoints[1].locationName = QStringLiteral("PLATFORM 1"); break;
-        case 8: r.endpoints[1].locationName = QStringLiteral(" Platform 2"); break;
-        case 9: r.endpoints[1].locationName = QStringLiteral("Platform 2 "); break;
-        case 10: r.endpoints[1].locationName = QStringLiteral("Platform\t2"); break;
-        case 11: r.endpoints[1].locationName = QStringLiteral("Platform\u00012"); break;
-        case 12: r.endpoints[1].locationName = QString(limits.maxLocationNameLength + 1, u'n'); break;
-        case 13: r.endpoints[1].locationName.clear(); break;
-        case 14: r.thisLocationName = QStringLiteral("Platform 3"); break;
-        case 15: r.thisLocationName.clear(); break;
-        case 16: r.thisLocationName = QStringLiteral("platform 1"); break;
-        case 17: r.endpoints[1].locationName = QStringLiteral("Platform\u200b2"); break;
-        default: QFAIL("unknown case");
+        case 0:
+            r.password = QString(limits.minPasswordLength - 1, u'p');
+            break;
+        case 1:
+            r.password = QString(limits.maxPasswordLength + 1, u'p');
+            break;
+        case 2:
+            r.clientId = QStringLiteral("bad id");
+            break;
+        case 3:
+            r.clientId.clear();
+            break;
+        case 4:
+            r.clientId = QString(limits.maxClientIdLength + 1, u'c');
+            break;
+        case 5:
+            r.endpoints.clear();
+            break;
+        case 6:
+            r.endpoints[1].locationName = QStringLiteral("Platform 1");
+            break;
+        case 7:
+            r.endpoints[1].locationName = QStringLiteral("PLATFORM 1");
+            break;
+        case 8:
+            r.endpoints[1].locationName = QStringLiteral(" Platform 2");
+            break;
+        case 9:
+            r.endpoints[1].locationName = QStringLiteral("Platform 2 ");
+            break;
+        case 10:
+            r.endpoints[1].locationName = QStringLiteral("Platform\t2");
+            break;
+        case 11:
+            r.endpoints[1].locationName = QStringLiteral("Platform\u00012");
+            break;
+        case 12:
+            r.endpoints[1].locationName = QString(limits.maxLocationNameLength + 1, u'n');
+            break;
+        case 13:
+            r.endpoints[1].locationName.clear();
+            break;
+        case 14:
+            r.thisLocationName = QStringLiteral("Platform 3");
+            break;
+        case 15:
+            r.thisLocationName.clear();
+            break;
+        case 16:
+            r.thisLocationName = QStringLiteral("platform 1");
+            break;
+        case 17:
+            r.endpoints[1].locationName = QStringLiteral("Platform\u200b2");
+            break;
+        default:
+            QFAIL("unknown case");
         }
         const QString reason = validateCreate(r, limits);
         QVERIFY2(!reason.isEmpty(), "accepted");

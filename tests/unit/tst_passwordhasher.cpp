@@ -73,7 +73,8 @@ private Q_SLOTS:
     /// toJson/fromJson round-trip every field, and the JSON names the algorithm.
     void jsonRoundTrip()
     {
-        const PasswordHash h = PasswordHasher::hash("password123", fast(), QByteArray::fromHex("00112233445566778899aabbccddeeff"));
+        const PasswordHash h
+            = PasswordHasher::hash("password123", fast(), QByteArray::fromHex("00112233445566778899aabbccddeeff"));
         const QJsonObject json = h.toJson();
         QCOMPARE(json.value(QStringLiteral("alg")).toString(), QStringLiteral("scrypt"));
         // Through text, as auth.json is written and read.

@@ -53,8 +53,7 @@ private Q_SLOTS:
                 [&, i] {
                     const int now = ++active;
                     int seen = maxActive.load();
-                    while (now > seen && !maxActive.compare_exchange_weak(seen, now)) {
-                    }
+                    while (now > seen && !maxActive.compare_exchange_weak(seen, now)) { }
                     spin();
                     {
                         QMutexLocker lock(&mutex);
@@ -100,11 +99,12 @@ private Q_SLOTS:
         bool aDone = false;
         bool bDone = false;
         // a's job waits for b's job: this only finishes if b is not queued behind a.
-        a.post([&] {
-            aStarted.release();
-            bRan.acquire();
-        },
-               [&] { aDone = true; });
+        a.post(
+            [&] {
+                aStarted.release();
+                bRan.acquire();
+            },
+            [&] { aDone = true; });
         QVERIFY(aStarted.tryAcquire(1, 5000));
         b.post([&] { bRan.release(); }, [&] { bDone = true; });
         QTRY_VERIFY(bDone);
@@ -160,8 +160,9 @@ private Q_SLOTS:
         QSignalSpy spy(&ex, &SerialExecutor::idle);
         QTRY_COMPARE(spy.count(), 1);
         QMutexLocker lock(&mutex);
-        QCOMPARE(log, (QStringList{QStringLiteral("w1"), QStringLiteral("d1"), QStringLiteral("w2"),
-                                   QStringLiteral("d2"), QStringLiteral("w3"), QStringLiteral("d3")}));
+        QCOMPARE(log,
+                 (QStringList{QStringLiteral("w1"), QStringLiteral("d1"), QStringLiteral("w2"), QStringLiteral("d2"),
+                              QStringLiteral("w3"), QStringLiteral("d3")}));
     }
 
     /// Destroying the executor while a job runs waits for that job, then drops queued jobs and callbacks.
@@ -198,8 +199,8 @@ private Q_SLOTS:
         QCoreApplication::processEvents();
         pool.waitForDone();
         QCoreApplication::processEvents();
-        QVERIFY(!firstDone);  // its completion event died with the executor
-        QVERIFY(!secondRan);  // never started
+        QVERIFY(!firstDone); // its completion event died with the executor
+        QVERIFY(!secondRan); // never started
         QVERIFY(!secondDone);
     }
 

@@ -29,8 +29,8 @@ private Q_SLOTS:
         ManualClock clock;
         SeededRandomSource random(1);
         SessionStore store(clock, random);
-        const SessionStore::Issued issued = store.issue(QStringLiteral("client-1"), QStringLiteral("Platform A"),
-                                                        Role::Update);
+        const SessionStore::Issued issued
+            = store.issue(QStringLiteral("client-1"), QStringLiteral("Platform A"), Role::Update);
         QCOMPARE(issued.token.size(), 43);
         QVERIFY(SessionStore::isWellFormedToken(issued.token));
         QCOMPARE(QByteArray::fromBase64(issued.token.toLatin1(), QByteArray::Base64UrlEncoding).size(), 32);
@@ -202,8 +202,8 @@ private Q_SLOTS:
         QTest::addRow("session not an object")
             << QJsonObject{{QStringLiteral("sessions"), QJsonArray{good, QStringLiteral("x")}}};
         QTest::addRow("hash missing") << with(QStringLiteral("tokenSha256"), QJsonValue::Undefined);
-        QTest::addRow("hash 31 bytes")
-            << with(QStringLiteral("tokenSha256"), QString::fromLatin1(QByteArray(31, 'h').toBase64()));
+        QTest::addRow("hash 31 bytes") << with(QStringLiteral("tokenSha256"),
+                                               QString::fromLatin1(QByteArray(31, 'h').toBase64()));
         QTest::addRow("hash number") << with(QStringLiteral("tokenSha256"), 5);
         QTest::addRow("clientId missing") << with(QStringLiteral("clientId"), QJsonValue::Undefined);
         QTest::addRow("locationName missing") << with(QStringLiteral("locationName"), QJsonValue::Undefined);
