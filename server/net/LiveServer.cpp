@@ -326,8 +326,7 @@ LiveServer::RelayItem LiveServer::relayItem(const JournalEntry& e)
     item.json = {{QStringLiteral("serverSeqNum"), e.serverSeqNum}, {QStringLiteral("updateKey"), e.key},
                  {QStringLiteral("updateValue"), e.value},         {QStringLiteral("locationName"), e.location},
                  {QStringLiteral("clientId"), e.clientId},         {QStringLiteral("localSeqNum"), e.localSeqNum}};
-    // The value dominates an entry's size; names and numbers add little.
-    item.approxBytes = compactJson(e.value).size() + e.key.size() + 128;
+    item.approxBytes = e.approxBytes;
     return item;
 }
 
@@ -423,7 +422,6 @@ void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
                 *failed = true;
             }
         },
-        this,
         [this, id, req, hash, failed, addr] {
             releaseAuthSlot(addr);
             if (!connection(id)) {
@@ -542,15 +540,15 @@ void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
     const QByteArray password = req.password.toUtf8();
     const quint64 id = c->id();
     const QString mid = *meetId;
-    const bool queued = m_auth->run(
-        [ok, password, stored, exists] { *ok = PasswordHasher::verify(password, stored) && exists; }, this,
-        [this, id, addr, req, mid, ok, pairKey] {
-            releaseAuthSlot(addr);
-            if (--m_joinsInFlight[pairKey] <= 0) {
-                m_joinsInFlight.remove(pairKey);
-            }
-            guarded(connection(id), [&] { finishJoin(id, addr, req, mid, *ok); });
-        });
+    const bool queued
+        = m_auth->run([ok, password, stored, exists] { *ok = PasswordHasher::verify(password, stored) && exists; },
+                      [this, id, addr, req, mid, ok, pairKey] {
+                          releaseAuthSlot(addr);
+                          if (--m_joinsInFlight[pairKey] <= 0) {
+                              m_joinsInFlight.remove(pairKey);
+                          }
+                          guarded(connection(id), [&] { finishJoin(id, addr, req, mid, *ok); });
+                      });
     if (queued) {
         m_joinsInFlight[pairKey] += 1;
         m_authPerAddress[addr] += 1;

@@ -49,6 +49,7 @@ std::optional<JournalEntry> JournalEntry::fromLine(const QByteArray& line, QStri
     e.afterServerSeqNum = o.value(QStringLiteral("afterServerSeqNum")).toInteger(-1);
     const QDateTime t = QDateTime::fromString(o.value(QStringLiteral("time")).toString(), Qt::ISODateWithMs);
     e.timeMs = t.isValid() ? t.toMSecsSinceEpoch() : 0;
+    e.approxBytes = line.size();
     if (e.serverSeqNum < 1 || e.key.isEmpty() || e.value.isUndefined() || e.clientId.isEmpty() || e.localSeqNum < 1
         || e.afterServerSeqNum < 0) {
         if (error) {

@@ -20,6 +20,9 @@ struct JournalEntry
     qint64 localSeqNum = 0;
     qint64 afterServerSeqNum = 0;
     qint64 timeMs = 0;
+    /// Rough size on the wire (not stored): known when the entry is accepted or read back, so
+    /// relaying and pulling never serialise a value just to measure it.
+    qint64 approxBytes = 0;
 
     /// The line as written, newline included.
     QByteArray toLine() const;

@@ -39,7 +39,7 @@ Meet::~Meet()
     delete m_executor;
 }
 
-std::optional<Meet::Rejection> Meet::validate(const UpdateRequest& u, const Session& session) const
+std::optional<Meet::Rejection> Meet::validate(const UpdateRequest& u, const Session& session, qint64* valueBytes) const
 {
     if (session.role == Role::Display) {
         return Rejection{u.localSeqNum, QStringLiteral("READ_ONLY_SESSION"),
@@ -63,6 +63,7 @@ std::optional<Meet::Rejection> Meet::validate(const UpdateRequest& u, const Sess
             u.localSeqNum, QStringLiteral("VALUE_TOO_LARGE"),
             QStringLiteral("updateValue is %1 bytes; the limit is %2").arg(size).arg(m_limits.maxValueBytes)};
     }
+    *valueBytes = size;
     return std::nullopt;
 }
 
@@ -99,7 +100,8 @@ Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, co
             }
             continue;
         }
-        if (auto rejection = validate(u, session)) {
+        qint64 valueBytes = 0;
+        if (auto rejection = validate(u, session, &valueBytes)) {
             result.rejections.append(*rejection);
             continue;
         }
@@ -116,6 +118,7 @@ Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, co
         e.localSeqNum = u.localSeqNum;
         e.afterServerSeqNum = u.afterServerSeqNum;
         e.timeMs = m_clock.nowMs();
+        e.approxBytes = valueBytes + e.key.size() + 128; // key, ids and field names add little
         m_entries.append(e);
         m_unflushed.append(e);
         known.insert(u.localSeqNum, e.serverSeqNum);

@@ -102,7 +102,8 @@ private:
         quint64 connectionId = 0;
         qint64 localSeqNum = 0;
     };
-    std::optional<Rejection> validate(const UpdateRequest& update, const Session& session) const;
+    /// Checks one update; on success `valueBytes` is the size of its value as compact JSON.
+    std::optional<Rejection> validate(const UpdateRequest& update, const Session& session, qint64* valueBytes) const;
     void startFlush();
     void onFlushDone(bool ok, const QString& error, qint64 firstSeq, qint64 lastSeq, qint64 deviceSize);
     void rollBackUnflushed(const QString& error);
