@@ -1,7 +1,5 @@
 #include "auth/AuthWorker.h"
 
-#include <QPointer>
-
 namespace oll {
 
 AuthWorker::AuthWorker(int concurrency, int maxPending, QObject* parent)
@@ -17,22 +15,19 @@ AuthWorker::~AuthWorker()
     m_pool.waitForDone();
 }
 
-bool AuthWorker::run(std::function<void()> work, QObject* context, std::function<void()> done)
+bool AuthWorker::run(std::function<void()> work, std::function<void()> done)
 {
     if (m_pending >= m_maxPending) {
         return false;
     }
     ++m_pending;
-    QPointer<QObject> guard(context);
-    m_pool.start([this, work = std::move(work), guard, done = std::move(done)]() mutable {
+    m_pool.start([this, work = std::move(work), done = std::move(done)]() mutable {
         work();
         QMetaObject::invokeMethod(
             this,
-            [this, guard, done = std::move(done)] {
+            [this, done = std::move(done)] {
                 --m_pending;
-                if (guard) {
-                    done();
-                }
+                done();
             },
             Qt::QueuedConnection);
     });

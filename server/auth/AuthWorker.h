@@ -9,7 +9,7 @@ namespace oll {
 
 /// Runs password hashing off the event loop: at most `concurrency` at once (each scrypt holds
 /// tens of MiB), at most `maxPending` queued or running. Results come back on this object's
-/// thread; a callback whose context object is gone by then is dropped.
+/// thread; destroying the worker waits for running hashes and drops their callbacks.
 class AuthWorker : public QObject
 {
     Q_OBJECT
@@ -19,9 +19,9 @@ public:
     AuthWorker(const AuthWorker&) = delete;
     AuthWorker& operator=(const AuthWorker&) = delete;
 
-    /// Queues `work` (run on a pool thread) and then `done` (run on this thread while `context`
-    /// lives). Returns false, running nothing, when `maxPending` jobs are already queued.
-    bool run(std::function<void()> work, QObject* context, std::function<void()> done);
+    /// Queues `work` (run on a pool thread) and then `done` (run on this object's thread).
+    /// Returns false, running nothing, when `maxPending` jobs are already queued.
+    bool run(std::function<void()> work, std::function<void()> done);
     int pending() const { return m_pending; }
 
 private:
