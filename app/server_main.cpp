@@ -34,7 +34,20 @@ int main(int argc, char* argv[])
     const QCommandLineOption maxConnOpt(QStringLiteral("max-connections"),
                                         QStringLiteral("WebSocket connections allowed at once (default 512)."),
                                         QStringLiteral("n"), QStringLiteral("512"));
-    cli.addOptions({portOpt, bindOpt, dataOpt, scryptOpt, maxConnOpt});
+    const QCommandLineOption webDirOpt(
+        QStringLiteral("web-dir"),
+        QStringLiteral("Folder with the browser client library and /demo (default: the installed resources/web)."),
+        QStringLiteral("dir"));
+    const QCommandLineOption openlifterOpt(
+        QStringLiteral("openlifter-dir"),
+        QStringLiteral("A local OpenLifter build to serve at /openlifter/ from this server's own origin."),
+        QStringLiteral("dir"));
+    const QCommandLineOption approveRestoreOpt(
+        QStringLiteral("approve-restore"),
+        QStringLiteral("Allow a client to restore this meet ID, which the data directory has no trace of "
+                       "(repeatable)."),
+        QStringLiteral("meetId"));
+    cli.addOptions({portOpt, bindOpt, dataOpt, scryptOpt, maxConnOpt, webDirOpt, openlifterOpt, approveRestoreOpt});
     cli.process(app);
 
     auto usageError = [](const QString& text) {
@@ -64,6 +77,16 @@ int main(int argc, char* argv[])
     options.limits.maxConnections = maxConn;
     options.dataDir
         = cli.isSet(dataOpt) ? cli.value(dataOpt) : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+
+    options.site.webDir = cli.isSet(webDirOpt) ? cli.value(webDirOpt) : QStringLiteral(OLL_WEB_DIR);
+    options.site.openlifterDir = cli.value(openlifterOpt);
+    for (const QString& typed : cli.values(approveRestoreOpt)) {
+        const auto id = oll::normalizeMeetId(typed);
+        if (!id) {
+            return usageError(QStringLiteral("--approve-restore needs a 9-digit meet ID, got '%1'").arg(typed));
+        }
+        options.approvedRestores.insert(*id);
+    }
 
     oll::LiveServer server(options);
     QString error;

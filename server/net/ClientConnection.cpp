@@ -51,7 +51,7 @@ void ClientConnection::close(QWebSocketProtocol::CloseCode code, const QString& 
         return;
     }
     m_closing = true;
-    pullCursor.reset();
+    pull.reset();
     m_socket->close(code, reason);
     // A peer that never reads never completes the close handshake: do not hold its buffers for ever.
     QTimer::singleShot(5000, this, [this] { m_socket->abort(); });

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "auth/SessionStore.h"
+#include "sync/SyncPeer.h"
 
 #include <QObject>
 #include <QWebSocket>
@@ -12,7 +13,7 @@ namespace oll {
 
 /// One WebSocket client. Knows its peer and the session it is bound to (the last valid token it
 /// presented); sends text frames. Parsing and decisions live in LiveServer.
-class ClientConnection : public QObject
+class ClientConnection : public QObject, public SyncPeer
 {
     Q_OBJECT
 public:
@@ -29,20 +30,19 @@ public:
     ClientConnection& operator=(const ClientConnection&) = delete;
 
     quint64 id() const { return m_id; }
+    quint64 peerId() const override { return m_id; }
     QString peerAddress() const { return m_peerAddress; }
     QWebSocket* socket() const { return m_socket.get(); }
 
     /// Sends a text frame. A client that has left more than maxOutgoingBytes unread is closed
     /// (1008) instead, and aborted if it still has not gone 5 s later: a peer that sends but never
     /// reads cannot grow the server's memory without bound.
-    void send(const QByteArray& json);
+    void send(const QByteArray& json) override;
     /// Bytes queued for this client and not yet handed to the network.
-    qint64 backlog() const { return m_socket->bytesToWrite(); }
+    qint64 backlog() const override { return m_socket->bytesToWrite(); }
     /// True once the server has started closing this client; its further frames are ignored.
-    bool isClosing() const { return m_closing; }
+    bool isClosing() const override { return m_closing; }
 
-    /// An unfinished answer to CLIENT_PULL: the next entries to send start after this seq.
-    std::optional<qint64> pullCursor;
     /// Time of the last frame or pong from the client (for the idle timeout).
     qint64 lastSeenMs() const { return m_lastSeenMs; }
     void touch(qint64 nowMs) { m_lastSeenMs = nowMs; }

@@ -61,18 +61,6 @@ QString isoTime(qint64 ms)
     return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
 }
 
-QByteArray ackMessage(const QList<Meet::Ack>& acks, qint64 head)
-{
-    QJsonArray arr;
-    for (const Meet::Ack& a : acks) {
-        arr.append(QJsonObject{{QStringLiteral("localSeqNum"), a.localSeqNum},
-                               {QStringLiteral("serverSeqNum"), a.serverSeqNum}});
-    }
-    return Reply::encode({{QStringLiteral("msgType"), MsgType::UpdateAck},
-                          {QStringLiteral("updateAcks"), arr},
-                          {QStringLiteral("headServerSeq"), head}});
-}
-
 } // namespace
 
 LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* parent)
@@ -89,6 +77,8 @@ LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* 
                                        m_options.limits.maxThrottleRecords})
     , m_parser(m_options.limits)
     , m_createWindow(m_options.limits.maxMeetsCreatedPerAddressPerHour, 60LL * 60 * 1000)
+    , m_sync(m_options.limits)
+    , m_approvedRestores(m_options.approvedRestores)
 {
     connect(&m_heartbeat, &QTimer::timeout, this, &LiveServer::heartbeat);
 }
@@ -158,6 +148,8 @@ bool LiveServer::start(QString* error)
         }
     });
     connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, this, &LiveServer::acceptWebSockets);
+    installStaticSite(m_http, m_options.site);
+    installAdminRoutes();
 
     m_tcp = new LowDelayTcpServer();
     if (!m_tcp->listen(m_options.bindAddress, m_options.port)) {
@@ -286,8 +278,8 @@ void LiveServer::acceptWebSockets()
         connect(c.get(), &ClientConnection::pongReceived, this,
                 [this](ClientConnection* conn) { conn->touch(m_clock->steadyMs()); });
         connect(c.get(), &ClientConnection::drained, this, [this](ClientConnection* conn) {
-            if (conn->pullCursor) {
-                continuePull(conn);
+            if (conn->pull) {
+                m_sync.continuePull(conn);
             }
         });
         // A frame over the size limit makes Qt close the socket with 1009 (message too big).
@@ -318,16 +310,6 @@ ClientConnection* LiveServer::connection(quint64 id) const
 {
     const auto it = m_connections.find(id);
     return it == m_connections.end() ? nullptr : it->second.get();
-}
-
-LiveServer::RelayItem LiveServer::relayItem(const JournalEntry& e)
-{
-    RelayItem item;
-    item.json = {{QStringLiteral("serverSeqNum"), e.serverSeqNum}, {QStringLiteral("updateKey"), e.key},
-                 {QStringLiteral("updateValue"), e.value},         {QStringLiteral("locationName"), e.location},
-                 {QStringLiteral("clientId"), e.clientId},         {QStringLiteral("localSeqNum"), e.localSeqNum}};
-    item.approxBytes = e.approxBytes;
-    return item;
 }
 
 void LiveServer::heartbeat()
@@ -402,46 +384,216 @@ void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
                                   wait));
         return;
     }
+    if (hashPassword(
+            c, req.password, [this, req](quint64 id, PasswordHash hash) { finishCreate(id, req, std::move(hash)); },
+            &Reply::createRejected)) {
+        // Counted once accepted, so refusals for being busy do not use up the hourly allowance.
+        m_createWindow.tryRecord(addr, m_clock->steadyMs());
+    }
+}
+
+bool LiveServer::hashPassword(ClientConnection* c, const QString& password,
+                              std::function<void(quint64 connectionId, PasswordHash hash)> done,
+                              std::function<QByteArray(const QString&, qint64)> reject)
+{
+    const QString addr = c->peerAddress();
     if (m_authPerAddress.value(addr) >= m_options.limits.maxPendingAuthPerAddress) {
-        c->send(Reply::createRejected(
-            QStringLiteral("this address already has logins being checked; try again shortly"), 1000));
-        return;
+        c->send(reject(QStringLiteral("this address already has logins being checked; try again shortly"), 1000));
+        return false;
     }
     // The salt is drawn here, on the event-loop thread, so the random source needs no locking.
     const QByteArray salt = m_random->bytes(16);
     auto hash = std::make_shared<PasswordHash>();
     auto failed = std::make_shared<bool>(false);
     const ScryptParams params = m_options.scrypt;
-    const QByteArray password = req.password.toUtf8();
+    const QByteArray utf8 = password.toUtf8();
     const quint64 id = c->id();
     const bool queued = m_auth->run(
-        [hash, failed, params, password, salt] {
+        [hash, failed, params, utf8, salt] {
             try {
-                *hash = PasswordHasher::hash(password, params, salt);
+                *hash = PasswordHasher::hash(utf8, params, salt);
             } catch (const std::exception&) {
                 *failed = true;
             }
         },
-        [this, id, req, hash, failed, addr] {
+        [this, id, hash, failed, addr, done = std::move(done), reject] {
             releaseAuthSlot(addr);
-            if (!connection(id)) {
-                return; // the creator left while hashing: a meet nobody knows the ID of is not made
+            ClientConnection* conn = connection(id);
+            if (!conn) {
+                return; // the client left while hashing: a meet nobody knows the ID of is not made
             }
             if (*failed) {
-                if (auto* conn = connection(id)) {
-                    conn->send(Reply::createRejected(QStringLiteral("the server could not hash the password")));
-                }
+                conn->send(reject(QStringLiteral("the server could not hash the password"), 0));
                 return;
             }
-            guarded(connection(id), [&] { finishCreate(id, req, *hash); });
+            guarded(conn, [&] { done(id, *hash); });
         });
     if (!queued) {
-        c->send(Reply::createRejected(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
-        return;
+        c->send(reject(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
+        return false;
     }
     m_authPerAddress[addr] += 1;
-    // Counted once accepted, so refusals for being busy do not use up the hourly allowance.
-    m_createWindow.tryRecord(addr, m_clock->steadyMs());
+    return true;
+}
+
+void LiveServer::handle(ClientConnection* c, const RestoreMeetRequest& req)
+{
+    const auto meetId = normalizeMeetId(req.meetId);
+    if (!meetId) {
+        c->send(Reply::restoreRejected(QStringLiteral("a meet ID is 9 digits (spaces and dashes allowed)")));
+        return;
+    }
+    CreateMeetRequest asCreate{req.thisLocationName, req.password, req.endpoints, req.clientId};
+    const QString invalid = validateCreate(asCreate, m_options.limits);
+    if (!invalid.isEmpty()) {
+        c->send(Reply::restoreRejected(invalid));
+        return;
+    }
+    if (m_registry->find(*meetId) || m_registry->isFinished(*meetId) || m_registry->damagedMeets().contains(*meetId)
+        || m_registry->isReservedOrPresent(*meetId)) {
+        c->send(Reply::restoreRejected(
+            QStringLiteral("meet %1 exists on this server; join it instead").arg(displayMeetId(*meetId))));
+        return;
+    }
+    const QString addr = c->peerAddress();
+    if (!m_approvedRestores.contains(*meetId)) {
+        const bool fresh = !m_pendingRestores.contains(*meetId);
+        if (fresh && m_pendingRestores.size() >= 100) {
+            m_pendingRestores.erase(m_pendingRestores.begin());
+        }
+        m_pendingRestores.insert(
+            *meetId,
+            RestoreRequest{req.thisLocationName, addr, m_clock->nowMs(), static_cast<int>(req.endpoints.size())});
+        if (fresh) {
+            m_diag->write(QStringLiteral("restore"),
+                          QStringLiteral("meet %1: location '%2' at %3 asks to restore it from its log; approve with "
+                                         "--approve-restore %1 or POST /admin/restores/%1/approve")
+                              .arg(*meetId, req.thisLocationName, addr));
+        }
+        c->send(Reply::restoreRejected(
+            QStringLiteral("this server has no meet %1; the meet director must approve restoring it from your log")
+                .arg(displayMeetId(*meetId)),
+            2000, true));
+        return;
+    }
+    if (const qint64 wait = m_createWindow.retryAfterMs(addr, m_clock->steadyMs()); wait > 0) {
+        c->send(Reply::restoreRejected(QStringLiteral("this address has created %1 meets in the last hour; try again "
+                                                      "later")
+                                           .arg(m_options.limits.maxMeetsCreatedPerAddressPerHour),
+                                       wait));
+        return;
+    }
+    const QString mid = *meetId;
+    if (hashPassword(
+            c, req.password,
+            [this, req, mid](quint64 id, PasswordHash hash) {
+                if (!m_approvedRestores.contains(mid) || !m_registry->reserveMeetId(mid)) {
+                    if (auto* conn = connection(id)) {
+                        conn->send(Reply::restoreRejected(
+                            QStringLiteral("meet %1 is being restored by another client; join it")
+                                .arg(displayMeetId(mid))));
+                    }
+                    return;
+                }
+                MeetConfig config;
+                config.meetId = mid;
+                config.endpoints = req.endpoints;
+                config.password = std::move(hash);
+                config.createdMs = m_clock->nowMs();
+                m_registry->createMeet(
+                    std::move(config),
+                    [this, id, req, mid](Meet* meet, const QString&) {
+                        if (!meet) {
+                            if (auto* conn = connection(id)) {
+                                conn->send(Reply::restoreRejected(
+                                    QStringLiteral("the server could not store the meet; tell the meet director")));
+                            }
+                            return;
+                        }
+                        m_approvedRestores.remove(mid);
+                        m_pendingRestores.remove(mid);
+                        m_diag->write(QStringLiteral("restore"),
+                                      QStringLiteral("meet %1 restored by location '%2' client %3 from epoch %4")
+                                          .arg(mid, req.thisLocationName, req.clientId, req.epoch));
+                        guarded(connection(id), [&] {
+                            issueSession(id, meet, req.clientId, req.thisLocationName, Role::Update,
+                                         MsgType::MeetRestored);
+                        });
+                    },
+                    req.epoch);
+            },
+            [](const QString& reason, qint64 retry) { return Reply::restoreRejected(reason, retry); })) {
+        m_createWindow.tryRecord(addr, m_clock->steadyMs());
+    }
+}
+
+QJsonArray LiveServer::pendingRestores() const
+{
+    QJsonArray out;
+    for (auto it = m_pendingRestores.cbegin(); it != m_pendingRestores.cend(); ++it) {
+        out.append(QJsonObject{{QStringLiteral("meetId"), it.key()},
+                               {QStringLiteral("locationName"), it->locationName},
+                               {QStringLiteral("address"), it->address},
+                               {QStringLiteral("requestedAt"), isoTime(it->timeMs)},
+                               {QStringLiteral("endpoints"), it->endpoints},
+                               {QStringLiteral("approved"), m_approvedRestores.contains(it.key())}});
+    }
+    return out;
+}
+
+void LiveServer::installAdminRoutes()
+{
+    // The meet director's machine only: approving a restore hands a meet ID to whoever asked.
+    auto local = [](const QHttpServerRequest& request) { return request.remoteAddress().isLoopback(); };
+    auto forbidden = [] {
+        return QHttpServerResponse(QJsonObject{{QStringLiteral("error"),
+                                                QStringLiteral("admin requests are accepted from this computer only")}},
+                                   QHttpServerResponder::StatusCode::Forbidden);
+    };
+    m_http.route(QStringLiteral("/admin/restores"), QHttpServerRequest::Method::Get,
+                 [this, local, forbidden](const QHttpServerRequest& request) {
+                     if (!local(request)) {
+                         return forbidden();
+                     }
+                     return QHttpServerResponse(QJsonObject{{QStringLiteral("restores"), pendingRestores()}});
+                 });
+    m_http.route(QStringLiteral("/admin/restores/<arg>/approve"), QHttpServerRequest::Method::Post,
+                 [this, local, forbidden](const QString& typed, const QHttpServerRequest& request) {
+                     if (!local(request)) {
+                         return forbidden();
+                     }
+                     const auto id = normalizeMeetId(typed);
+                     if (!id) {
+                         return QHttpServerResponse(
+                             QJsonObject{{QStringLiteral("error"), QStringLiteral("a meet ID is 9 digits")}},
+                             QHttpServerResponder::StatusCode::BadRequest);
+                     }
+                     approveRestore(*id);
+                     m_diag->write(QStringLiteral("restore"),
+                                   QStringLiteral("meet %1: restore approved by an admin request").arg(*id));
+                     return QHttpServerResponse(
+                         QJsonObject{{QStringLiteral("meetId"), *id}, {QStringLiteral("approved"), true}});
+                 });
+    m_http.route(QStringLiteral("/admin/meets/<arg>/conflicts"), QHttpServerRequest::Method::Get,
+                 [this, local, forbidden](const QString& typed, const QHttpServerRequest& request) {
+                     if (!local(request)) {
+                         return forbidden();
+                     }
+                     const auto id = normalizeMeetId(typed);
+                     Meet* meet = id ? m_registry->find(*id) : nullptr;
+                     if (!meet) {
+                         return QHttpServerResponse(
+                             QJsonObject{{QStringLiteral("error"), QStringLiteral("no such meet")}},
+                             QHttpServerResponder::StatusCode::NotFound);
+                     }
+                     QJsonArray list;
+                     for (const ConflictRecord& r : meet->conflicts()) {
+                         list.append(r.toJson());
+                     }
+                     return QHttpServerResponse(QJsonObject{{QStringLiteral("meetId"), *id},
+                                                            {QStringLiteral("epoch"), meet->epoch()},
+                                                            {QStringLiteral("conflicts"), list}});
+                 });
 }
 
 void LiveServer::releaseAuthSlot(const QString& address)
@@ -598,39 +750,42 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
     const Session session = issued.session;
     const QString token = issued.token;
     // The token is handed out only once it is on disk, so a restart never forgets a token a client holds.
-    const QList<QByteArray> expired = meet->persistSessions(
-        [this, connectionId, meet, session, token, replyType](bool ok, const QString& error) {
-            ClientConnection* c = connection(connectionId);
-            if (!ok) {
-                meet->sessions().revoke(session.tokenHash);
-                m_registry->unindexSession(session.tokenHash);
-                m_diag->write(QStringLiteral("storage"),
-                              QStringLiteral("meet %1: cannot write sessions.json: %2").arg(meet->meetId(), error));
-                if (c) {
-                    const QString why = QStringLiteral("the server could not store the session; try again");
-                    c->send(replyType == MsgType::MeetCreated ? Reply::createRejected(why) : Reply::joinRejected(why));
-                }
-                return;
-            }
-            m_diag->write(QStringLiteral("session"),
-                          QStringLiteral("meet %1: session issued to location '%2' client %3 as %4")
-                              .arg(meet->meetId(), session.locationName, session.clientId, roleName(session.role)));
-            if (!c) {
-                return;
-            }
-            bind(c, meet, session);
-            const QString meetId = meet->meetId();
-            c->send(Reply::encode({{QStringLiteral("msgType"), replyType},
-                                   {QStringLiteral("meetId"), meetId},
-                                   {QStringLiteral("meetIdDisplay"), displayMeetId(meetId)},
-                                   {QStringLiteral("sessionToken"), token},
-                                   {QStringLiteral("expiresAt"), isoTime(session.expiresMs)},
-                                   {QStringLiteral("locationName"), session.locationName},
-                                   {QStringLiteral("priority"), *meet->config().priorityOf(session.locationName)},
-                                   {QStringLiteral("role"), roleName(session.role)},
-                                   {QStringLiteral("endpoints"), meet->config().endpointsJson()},
-                                   {QStringLiteral("headServerSeq"), meet->durableSeq()}}));
-        });
+    const QList<QByteArray> expired
+        = meet->persistSessions([this, connectionId, meet, session, token, replyType](bool ok, const QString& error) {
+              ClientConnection* c = connection(connectionId);
+              if (!ok) {
+                  meet->sessions().revoke(session.tokenHash);
+                  m_registry->unindexSession(session.tokenHash);
+                  m_diag->write(QStringLiteral("storage"),
+                                QStringLiteral("meet %1: cannot write sessions.json: %2").arg(meet->meetId(), error));
+                  if (c) {
+                      const QString why = QStringLiteral("the server could not store the session; try again");
+                      c->send(replyType == MsgType::MeetCreated        ? Reply::createRejected(why)
+                                  : replyType == MsgType::MeetRestored ? Reply::restoreRejected(why)
+                                                                       : Reply::joinRejected(why));
+                  }
+                  return;
+              }
+              m_diag->write(QStringLiteral("session"),
+                            QStringLiteral("meet %1: session issued to location '%2' client %3 as %4")
+                                .arg(meet->meetId(), session.locationName, session.clientId, roleName(session.role)));
+              if (!c) {
+                  return;
+              }
+              bind(c, meet, session);
+              const QString meetId = meet->meetId();
+              c->send(Reply::encode({{QStringLiteral("msgType"), replyType},
+                                     {QStringLiteral("meetId"), meetId},
+                                     {QStringLiteral("meetIdDisplay"), displayMeetId(meetId)},
+                                     {QStringLiteral("sessionToken"), token},
+                                     {QStringLiteral("expiresAt"), isoTime(session.expiresMs)},
+                                     {QStringLiteral("locationName"), session.locationName},
+                                     {QStringLiteral("priority"), *meet->config().priorityOf(session.locationName)},
+                                     {QStringLiteral("role"), roleName(session.role)},
+                                     {QStringLiteral("endpoints"), meet->config().endpointsJson()},
+                                     {QStringLiteral("headServerSeq"), meet->durableSeq()},
+                                     {QStringLiteral("epoch"), meet->epoch()}}));
+          });
     forgetSessions(expired);
 }
 
@@ -681,7 +836,7 @@ void LiveServer::bind(ClientConnection* c, Meet* meet, const Session& session)
     if (const auto& old = c->binding()) {
         m_boundByMeet[old->meetId].remove(c->id());
         if (old->meetId != meet->meetId()) {
-            c->pullCursor.reset();
+            c->pull.reset();
         }
     }
     c->bind(meet->meetId(), session);
@@ -690,85 +845,31 @@ void LiveServer::bind(ClientConnection* c, Meet* meet, const Session& session)
 
 void LiveServer::handle(ClientConnection* c, const UpdateInitRequest& req)
 {
-    const auto auth = authenticate(c, req.sessionToken);
-    if (!auth) {
-        return;
-    }
-    const Meet::SubmitResult result = auth->meet->submit(c->id(), auth->session, req.updates);
-    if (!result.immediateAcks.isEmpty()) {
-        sendAcks(c, result.immediateAcks, auth->meet->durableSeq());
-    }
-    if (!result.notStored.isEmpty()) {
-        c->send(Reply::storageError(QStringLiteral("the server cannot write this meet's journal; these updates were "
-                                                   "not applied - keep them and send them again later"),
-                                    result.notStored));
-    }
-    if (!result.rejections.isEmpty()) {
-        QJsonArray arr;
-        for (const Meet::Rejection& r : result.rejections) {
-            arr.append(QJsonObject{{QStringLiteral("localSeqNum"), r.localSeqNum},
-                                   {QStringLiteral("conflict"), false},
-                                   {QStringLiteral("code"), r.code},
-                                   {QStringLiteral("reason"), r.reason}});
-        }
-        c->send(Reply::encode(
-            {{QStringLiteral("msgType"), MsgType::UpdateRejected}, {QStringLiteral("updatesRejected"), arr}}));
+    if (const auto auth = authenticate(c, req.sessionToken)) {
+        m_sync.submit(c, auth->meet, auth->session, req.updates);
     }
 }
 
 void LiveServer::handle(ClientConnection* c, const ClientPullRequest& req)
 {
+    if (const auto auth = authenticate(c, req.sessionToken)) {
+        m_sync.pull(c, auth->meet, req);
+    }
+}
+
+void LiveServer::handle(ClientConnection* c, const RecoveryPushRequest& req)
+{
     const auto auth = authenticate(c, req.sessionToken);
     if (!auth) {
         return;
     }
-    const qint64 head = auth->meet->durableSeq();
-    if (req.lastServerSeq > head) {
-        // The client has seen updates this server no longer has: it lost state.
-        c->pullCursor.reset();
-        c->send(
-            Reply::encode({{QStringLiteral("msgType"), MsgType::ServerPull}, {QStringLiteral("lastServerSeq"), head}}));
-        return;
-    }
-    // A new pull replaces an unfinished one; chunks already sent may overlap (entries carry seqs).
-    c->pullCursor = req.lastServerSeq;
-    continuePull(c);
-}
-
-void LiveServer::continuePull(ClientConnection* c)
-{
-    const Limits& lim = m_options.limits;
-    while (c->pullCursor && !c->isClosing() && c->backlog() < lim.relayChunkBytes) {
-        Meet* meet = c->binding() ? m_registry->find(c->binding()->meetId) : nullptr;
-        if (!meet) {
-            c->pullCursor.reset();
-            return;
-        }
-        // The cursor runs up to the durable head as it is now: updates committed while a long
-        // answer is sent join it instead of being relayed out of order (onCommitted skips this
-        // socket until the final chunk).
-        const qint64 head = meet->durableSeq();
-        QList<RelayItem> chunk;
-        qint64 bytes = 0;
-        qint64 next = *c->pullCursor;
-        for (const JournalEntry& e : meet->durableEntriesAfter(next, lim.relayChunkEntries)) {
-            chunk.append(relayItem(e));
-            bytes += chunk.last().approxBytes;
-            ++next;
-            if (bytes >= lim.relayChunkBytes) {
-                break;
-            }
-        }
-        const bool final = next >= head;
-        for (const QByteArray& m : encodeRelays(chunk, head, true, final)) {
-            c->send(m);
-        }
-        if (final) {
-            c->pullCursor.reset();
-        } else {
-            c->pullCursor = next;
-        }
-    }
+    const quint64 id = c->id();
+    m_diag->write(QStringLiteral("recovery"),
+                  QStringLiteral("meet %1: location '%2' client %3 gives back %4 entr(ies) of epoch %5")
+                      .arg(auth->meet->meetId(), auth->session.locationName, auth->session.clientId)
+                      .arg(req.entries.size())
+                      .arg(req.epoch));
+    m_sync.recoveryPush(c, auth->meet, auth->session, req, [this, id]() -> SyncPeer* { return connection(id); });
 }
 
 void LiveServer::watchMeet(Meet* meet)
@@ -780,8 +881,9 @@ void LiveServer::watchMeet(Meet* meet)
                           .arg(meet->meetId(), error));
     });
     connect(meet, &Meet::committed, this,
-            [this, meet](const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks) {
-                onCommitted(meet, entries, acks);
+            [this, meet](const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks,
+                         const QHash<quint64, QList<Meet::Rejection>>& rejections) {
+                onCommitted(meet, entries, acks, rejections);
             });
     connect(meet, &Meet::commitFailed, this,
             [this, meet](const QHash<quint64, QList<qint64>>& unacked, const QString& error) {
@@ -790,113 +892,45 @@ void LiveServer::watchMeet(Meet* meet)
                                   .arg(meet->meetId())
                                   .arg(unacked.size())
                                   .arg(error));
-                for (auto it = unacked.cbegin(); it != unacked.cend(); ++it) {
-                    if (auto* c = connection(it.key())) {
-                        c->send(
-                            Reply::storageError(QStringLiteral("the server could not store these updates; they were "
-                                                               "not applied - send them again"),
-                                                *it));
-                    }
-                }
+                m_sync.commitFailed(unacked, [this](quint64 id) -> SyncPeer* { return connection(id); });
             });
+    connect(meet, &Meet::conflictRecorded, this, [this, meet](const ConflictRecord& r) {
+        // Keys, locations and numbers only: values can be personal data and stay in conflicts.json.log.
+        const QString outcome = r.outcome == ConflictRecord::Outcome::Rejected
+            ? QStringLiteral("lost to serverSeqNum %1 of location '%2'")
+                  .arg(r.winner.serverSeqNum)
+                  .arg(r.winner.locationName)
+            : QStringLiteral("overruled %1 entr(ies) as serverSeqNum %2").arg(r.overruled.size()).arg(r.serverSeqNum);
+        m_diag->write(QStringLiteral("conflict"),
+                      QStringLiteral("meet %1: update of %2 from location '%3' (priority %4) %5")
+                          .arg(meet->meetId(), r.key, r.locationName)
+                          .arg(r.priority)
+                          .arg(outcome));
+    });
 }
 
 void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
-                             const QHash<quint64, QList<Meet::Ack>>& acks)
+                             const QHash<quint64, QList<Meet::Ack>>& acks,
+                             const QHash<quint64, QList<Meet::Rejection>>& rejections)
 {
-    const qint64 head = meet->durableSeq();
-    QList<RelayItem> relayed;
-    relayed.reserve(entries.size());
-    for (const JournalEntry& e : entries) {
-        relayed.append(relayItem(e));
-    }
     const qint64 now = m_clock->nowMs();
-    const QSet<quint64> bound = m_boundByMeet.value(meet->meetId());
-    std::optional<QList<QByteArray>> shared; // the whole batch, encoded once for everyone who gets it all
-    for (quint64 id : bound) {
+    const QSet<quint64> boundIds = m_boundByMeet.value(meet->meetId());
+    QList<SyncPeer*> bound;
+    for (quint64 id : boundIds) {
         ClientConnection* c = connection(id);
-        if (!c || !c->binding() || c->pullCursor) {
-            continue; // a socket still receiving a pull answer gets these entries from its cursor
+        if (!c || !c->binding()) {
+            continue;
         }
-        if (c->binding()->session.expiresMs <= now) {
+        if (!entries.isEmpty() && c->binding()->session.expiresMs <= now) {
             // Say so once instead of going silent: a board left running learns it must join again.
             c->send(Reply::invalidSession(QString(), QStringLiteral("session expired; join the meet again")));
             c->unbind();
             m_boundByMeet[meet->meetId()].remove(id);
             continue;
         }
-        const auto own = acks.constFind(id);
-        if (own == acks.constEnd()) {
-            if (!shared) {
-                shared = encodeRelays(relayed, head, false, false);
-            }
-            for (const QByteArray& m : *shared) {
-                c->send(m);
-            }
-            continue;
-        }
-        // Everything in the batch except what this connection sent itself (it gets acks for those).
-        QSet<qint64> mine;
-        for (const Meet::Ack& a : *own) {
-            mine.insert(a.serverSeqNum);
-        }
-        QList<RelayItem> others;
-        for (qsizetype i = 0; i < entries.size(); ++i) {
-            if (!mine.contains(entries[i].serverSeqNum)) {
-                others.append(relayed[i]);
-            }
-        }
-        for (const QByteArray& m : encodeRelays(others, head, false, false)) {
-            c->send(m);
-        }
+        bound.append(c);
     }
-    // Acks after relays: once a client has its acks, it holds everything up to `head`.
-    // They go to whoever sent the update, even a connection since bound elsewhere.
-    for (auto it = acks.cbegin(); it != acks.cend(); ++it) {
-        if (auto* c = connection(it.key())) {
-            sendAcks(c, *it, head);
-        }
-    }
-}
-
-QList<QByteArray> LiveServer::encodeRelays(const QList<RelayItem>& entries, qint64 head, bool pull, bool final) const
-{
-    const Limits& lim = m_options.limits;
-    QList<QByteArray> out;
-    auto flush = [&](const QJsonArray& chunk, bool last) {
-        QJsonObject msg{{QStringLiteral("msgType"), MsgType::UpdateRelay},
-                        {QStringLiteral("updatesRelayed"), chunk},
-                        {QStringLiteral("headServerSeq"), head}};
-        if (pull) {
-            msg.insert(QStringLiteral("pull"), true);
-            msg.insert(QStringLiteral("final"), last && final);
-        }
-        out.append(Reply::encode(msg));
-    };
-    QJsonArray chunk;
-    qint64 chunkBytes = 0;
-    for (qsizetype i = 0; i < entries.size(); ++i) {
-        chunk.append(entries[i].json);
-        chunkBytes += entries[i].approxBytes;
-        const bool last = i == entries.size() - 1;
-        if (!last && (chunk.size() >= lim.relayChunkEntries || chunkBytes >= lim.relayChunkBytes)) {
-            flush(chunk, false);
-            chunk = QJsonArray();
-            chunkBytes = 0;
-        }
-    }
-    if (!chunk.isEmpty() || pull) {
-        flush(chunk, true);
-    }
-    return out;
-}
-
-void LiveServer::sendAcks(ClientConnection* c, const QList<Meet::Ack>& acks, qint64 head)
-{
-    const int n = m_options.limits.ackChunkEntries;
-    for (qsizetype i = 0; i < acks.size(); i += n) {
-        c->send(ackMessage(acks.mid(i, n), head));
-    }
+    m_sync.fanOut(meet, entries, acks, rejections, bound, [this](quint64 id) -> SyncPeer* { return connection(id); });
 }
 
 } // namespace oll

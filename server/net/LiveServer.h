@@ -2,14 +2,17 @@
 
 #include "auth/LoginThrottle.h"
 #include "auth/PasswordHasher.h"
+#include "net/StaticSite.h"
 #include "protocol/Limits.h"
 #include "protocol/Messages.h"
 #include "storage/JournalDevice.h"
 #include "sync/Meet.h"
+#include "sync/SyncService.h"
 #include "util/RateWindow.h"
 
 #include <QHostAddress>
 #include <QHttpServer>
+#include <QJsonArray>
 #include <QLockFile>
 #include <QObject>
 #include <QTimer>
@@ -37,6 +40,8 @@ struct ServerOptions
     Limits limits;
     ScryptParams scrypt;
     bool echoDiagnostics = false; // also print diag.log lines on stderr (the headless binary does)
+    StaticSiteOptions site; // static pages served next to /live
+    QSet<QString> approvedRestores; // meet IDs a client may restore without a trace on disk
 };
 
 /// Seams for tests; null members mean the production implementation.
@@ -54,6 +59,11 @@ class LiveServer : public QObject
 {
     Q_OBJECT
 public:
+    /// Lets a client restore `meetId` (RESTORE_MEET) although this server has no trace of it.
+    void approveRestore(const QString& meetId) { m_approvedRestores.insert(meetId); }
+    /// Restore requests waiting for approval, as shown at GET /admin/restores.
+    QJsonArray pendingRestores() const;
+
     explicit LiveServer(ServerOptions options, ServerServices services = {}, QObject* parent = nullptr);
     ~LiveServer() override;
     LiveServer(const LiveServer&) = delete;
@@ -73,14 +83,6 @@ public:
     QJsonObject health() const;
 
 private:
-    /// One relayed update, built once per batch and shared by every receiving connection.
-    struct RelayItem
-    {
-        QJsonObject json;
-        qint64 approxBytes = 0;
-    };
-    static RelayItem relayItem(const JournalEntry& e);
-
     struct Authenticated
     {
         Meet* meet = nullptr;
@@ -94,6 +96,13 @@ private:
     void handle(ClientConnection* c, const JoinMeetRequest& req);
     void handle(ClientConnection* c, const UpdateInitRequest& req);
     void handle(ClientConnection* c, const ClientPullRequest& req);
+    void handle(ClientConnection* c, const RecoveryPushRequest& req);
+    void handle(ClientConnection* c, const RestoreMeetRequest& req);
+    /// Hashes `password` on the auth pool and calls `done(connectionId, hash)` if the client is
+    /// still there (refusals are sent with `reject`). False if the request was refused at once.
+    bool hashPassword(ClientConnection* c, const QString& password,
+                      std::function<void(quint64 connectionId, PasswordHash hash)> done,
+                      std::function<QByteArray(const QString&, qint64)> reject);
     void finishCreate(quint64 connectionId, CreateMeetRequest req, PasswordHash hash);
     void finishJoin(quint64 connectionId, const QString& address, const JoinMeetRequest& req, const QString& meetId,
                     bool passwordOk);
@@ -102,19 +111,14 @@ private:
     std::optional<Authenticated> authenticate(ClientConnection* c, const QString& token);
     void bind(ClientConnection* c, Meet* meet, const Session& session);
     void watchMeet(Meet* meet);
-    void onCommitted(Meet* meet, const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks);
+    void onCommitted(Meet* meet, const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks,
+                     const QHash<quint64, QList<Meet::Rejection>>& rejections);
+    void installAdminRoutes();
     /// Pings every client; closes those silent for longer than the idle timeout.
     void heartbeat();
-    /// `entries` as UPDATE_RELAY messages within the chunk limits (`pull` marks a pull answer;
-    /// `final` applies to the last chunk).
-    QList<QByteArray> encodeRelays(const QList<RelayItem>& entries, qint64 head, bool pull, bool final) const;
-    /// Sends the next chunks of a pull answer while the client's backlog is low; resumes when it
-    /// drains. A long pull therefore never blocks the event loop or piles up in memory.
-    void continuePull(ClientConnection* c);
     /// Runs a request handler, answering instead of crashing if it throws (e.g. the CSPRNG failed).
     template <typename F>
     void guarded(ClientConnection* c, F&& handler);
-    void sendAcks(ClientConnection* c, const QList<Meet::Ack>& acks, qint64 head);
     void forgetSessions(const QList<QByteArray>& tokenHashes);
     void releaseAuthSlot(const QString& address);
     ClientConnection* connection(quint64 id) const;
@@ -137,6 +141,17 @@ private:
     QHash<QString, int> m_authPerAddress; // address -> password checks queued or running
     RateWindow m_createWindow; // meets created per address per hour
     QTimer m_heartbeat;
+    SyncService m_sync;
+    /// Restore requests waiting for the director: meetId -> what was asked (for /admin/restores).
+    struct RestoreRequest
+    {
+        QString locationName;
+        QString address;
+        qint64 timeMs = 0;
+        int endpoints = 0;
+    };
+    QMap<QString, RestoreRequest> m_pendingRestores;
+    QSet<QString> m_approvedRestores;
 
     QHttpServer m_http;
     QTcpServer* m_tcp = nullptr; // owned by m_http

@@ -33,6 +33,7 @@ struct Limits
     int relayChunkEntries = 1000; // entries per UPDATE_RELAY (live or pull)
     qint64 relayChunkBytes = 1024 * 1024; // a relay chunk closes once its (estimated) size reaches this
     int ackChunkEntries = 5000; // acks per UPDATE_ACK
+    qint64 compactPullMinEntries = 500; // a longer pull tail may be answered compacted (latest value per key)
     int maxSessionsPerMeet = 2000; // oldest-issued sessions are dropped beyond this
     int maxMeetsCreatedPerAddressPerHour = 20;
     qint64 heartbeatIntervalMs = 30'000; // server pings every client this often

@@ -5,6 +5,7 @@
 #include <QJsonParseError>
 #include <QSet>
 
+#include <algorithm>
 #include <cmath>
 
 namespace oll {
@@ -139,11 +140,8 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
     FieldReader r(obj);
     const qint64 maxSeq = m_limits.maxSafeInteger;
 
-    if (type == MsgType::CreateMeet) {
-        CreateMeetRequest req;
-        req.thisLocationName = r.string(QStringLiteral("thisLocationName"));
-        req.password = r.string(QStringLiteral("password"));
-        req.clientId = r.string(QStringLiteral("clientId"));
+    // Reads "endpoints" (CREATE_MEET, RESTORE_MEET); nullopt when the count is over the limit.
+    auto readEndpoints = [&](QList<Endpoint>* out) -> std::optional<ParseError> {
         const QJsonArray eps = r.array(QStringLiteral("endpoints"));
         if (r.ok() && eps.size() > m_limits.maxEndpoints) {
             ParseError e;
@@ -167,7 +165,36 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
             if (!er.ok()) {
                 r.setError(er.error());
             }
-            req.endpoints.append(ep);
+            out->append(ep);
+        }
+        return std::nullopt;
+    };
+
+    if (type == MsgType::CreateMeet) {
+        CreateMeetRequest req;
+        req.thisLocationName = r.string(QStringLiteral("thisLocationName"));
+        req.password = r.string(QStringLiteral("password"));
+        req.clientId = r.string(QStringLiteral("clientId"));
+        if (auto limit = readEndpoints(&req.endpoints)) {
+            return *limit;
+        }
+        if (!r.ok()) {
+            return malformed(r.error());
+        }
+        return Request{req};
+    }
+    if (type == MsgType::RestoreMeet) {
+        RestoreMeetRequest req;
+        req.meetId = r.string(QStringLiteral("meetId"));
+        req.password = r.string(QStringLiteral("password"));
+        req.thisLocationName = r.string(QStringLiteral("thisLocationName"));
+        req.clientId = r.string(QStringLiteral("clientId"));
+        req.epoch = r.string(QStringLiteral("epoch"));
+        if (r.ok() && !isValidEpoch(req.epoch)) {
+            r.setError(QStringLiteral("field 'epoch' must be 16 lowercase hex digits"));
+        }
+        if (auto limit = readEndpoints(&req.endpoints)) {
+            return *limit;
         }
         if (!r.ok()) {
             return malformed(r.error());
@@ -244,8 +271,66 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
         ClientPullRequest req;
         req.sessionToken = r.string(QStringLiteral("sessionToken"));
         req.lastServerSeq = r.integer(QStringLiteral("lastServerSeq"), 0, maxSeq);
+        req.epoch = r.string(QStringLiteral("epoch"), false);
+        const QJsonValue compact = obj.value(QStringLiteral("compact"));
+        if (!compact.isUndefined() && !compact.isBool()) {
+            r.setError(QStringLiteral("field 'compact' must be true or false"));
+        }
+        req.compact = compact.toBool(true);
+        if (r.ok() && !req.epoch.isEmpty() && !isValidEpoch(req.epoch)) {
+            r.setError(QStringLiteral("field 'epoch' must be 16 lowercase hex digits"));
+        }
         if (!r.ok()) {
             return malformed(r.error());
+        }
+        return Request{req};
+    }
+    if (type == MsgType::RecoveryPush) {
+        RecoveryPushRequest req;
+        req.sessionToken = r.string(QStringLiteral("sessionToken"));
+        req.epoch = r.string(QStringLiteral("epoch"));
+        const QJsonArray entries = r.array(QStringLiteral("entries"));
+        if (r.ok() && !isValidEpoch(req.epoch)) {
+            r.setError(QStringLiteral("field 'epoch' must be 16 lowercase hex digits"));
+        }
+        if (!r.ok()) {
+            return malformed(r.error());
+        }
+        if (entries.size() > m_limits.maxUpdatesPerMessage) {
+            ParseError e;
+            e.kind = ParseError::Kind::LimitExceeded;
+            e.limitName = QStringLiteral("updatesPerMessage");
+            e.limitMax = m_limits.maxUpdatesPerMessage;
+            e.errMsg = QStringLiteral("%1 entries in one message; at most %2 are allowed")
+                           .arg(entries.size())
+                           .arg(m_limits.maxUpdatesPerMessage);
+            return e;
+        }
+        qint64 previous = 0;
+        for (qsizetype i = 0; i < entries.size(); ++i) {
+            if (!entries[i].isObject()) {
+                return malformed(QStringLiteral("entries[%1] must be an object").arg(i));
+            }
+            FieldReader er(entries[i].toObject(), QStringLiteral("entries[%1]").arg(i));
+            RecoveredEntry e;
+            e.serverSeqNum = er.integer(QStringLiteral("serverSeqNum"), 1, maxSeq);
+            e.key = er.string(QStringLiteral("updateKey"));
+            e.value = er.any(QStringLiteral("updateValue"));
+            e.clientId = er.string(QStringLiteral("clientId"));
+            e.localSeqNum = er.integer(QStringLiteral("localSeqNum"), 1, maxSeq);
+            e.locationName = er.string(QStringLiteral("locationName"));
+            e.afterServerSeqNum = er.integer(QStringLiteral("afterServerSeqNum"), 0, maxSeq, false, 0);
+            if (!er.ok()) {
+                return malformed(er.error());
+            }
+            if (e.serverSeqNum <= previous) {
+                return malformed(QStringLiteral("entries[%1]: serverSeqNum %2 is not above the previous entry's %3")
+                                     .arg(i)
+                                     .arg(e.serverSeqNum)
+                                     .arg(previous));
+            }
+            previous = e.serverSeqNum;
+            req.entries.append(e);
         }
         return Request{req};
     }
@@ -326,7 +411,26 @@ QByteArray joinRejected(const QString& reason, qint64 retryAfterMs)
     return rejected(MsgType::JoinRejected, reason, retryAfterMs);
 }
 
+QByteArray restoreRejected(const QString& reason, qint64 retryAfterMs, bool pendingApproval)
+{
+    QJsonObject o = QJsonDocument::fromJson(rejected(MsgType::RestoreRejected, reason, retryAfterMs)).object();
+    if (pendingApproval) {
+        o.insert(QStringLiteral("pendingApproval"), true);
+    }
+    return encode(o);
+}
+
 } // namespace Reply
+
+bool isValidEpoch(const QString& epoch)
+{
+    if (epoch.size() != 16) {
+        return false;
+    }
+    return std::all_of(epoch.cbegin(), epoch.cend(), [](QChar c) {
+        return (c >= QLatin1Char('0') && c <= QLatin1Char('9')) || (c >= QLatin1Char('a') && c <= QLatin1Char('f'));
+    });
+}
 
 std::optional<QString> normalizeMeetId(const QString& typed)
 {

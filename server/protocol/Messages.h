@@ -32,6 +32,12 @@ inline const QString UnknownMessageType = QStringLiteral("UNKNOWN_MESSAGE_TYPE")
 inline const QString InvalidSession = QStringLiteral("INVALID_SESSION");
 inline const QString LimitExceeded = QStringLiteral("LIMIT_EXCEEDED");
 inline const QString StorageError = QStringLiteral("STORAGE_ERROR");
+inline const QString RecoveryPush = QStringLiteral("RECOVERY_PUSH");
+inline const QString RecoveryAck = QStringLiteral("RECOVERY_ACK");
+inline const QString RecoveryRejected = QStringLiteral("RECOVERY_REJECTED");
+inline const QString RestoreMeet = QStringLiteral("RESTORE_MEET");
+inline const QString MeetRestored = QStringLiteral("MEET_RESTORED");
+inline const QString RestoreRejected = QStringLiteral("RESTORE_REJECTED");
 } // namespace MsgType
 
 enum class Role
@@ -82,9 +88,42 @@ struct ClientPullRequest
 {
     QString sessionToken;
     qint64 lastServerSeq = 0;
+    QString epoch; // the log incarnation the client's copy comes from; empty if it holds nothing
+    bool compact = true; // the client accepts a compacted answer
 };
 
-using Request = std::variant<CreateMeetRequest, JoinMeetRequest, UpdateInitRequest, ClientPullRequest>;
+/// One entry of a client's canonical log, sent back to a server that lost it.
+struct RecoveredEntry
+{
+    qint64 serverSeqNum = 0;
+    QString key;
+    QJsonValue value;
+    QString clientId;
+    qint64 localSeqNum = 0;
+    QString locationName;
+    qint64 afterServerSeqNum = 0;
+};
+
+struct RecoveryPushRequest
+{
+    QString sessionToken;
+    QString epoch;
+    QList<RecoveredEntry> entries; // ascending serverSeqNum
+};
+
+/// A client asks a server with no trace of its meet to recreate it (after approval).
+struct RestoreMeetRequest
+{
+    QString meetId; // as typed
+    QString password;
+    QString thisLocationName;
+    QList<Endpoint> endpoints;
+    QString clientId;
+    QString epoch;
+};
+
+using Request = std::variant<CreateMeetRequest, JoinMeetRequest, UpdateInitRequest, ClientPullRequest,
+                             RecoveryPushRequest, RestoreMeetRequest>;
 
 /// Why a message could not be turned into a Request. Each kind maps to one error message type.
 struct ParseError
@@ -127,7 +166,11 @@ QByteArray limitExceeded(const QString& limitName, qint64 max, const QString& er
 QByteArray storageError(const QString& errMsg, const QList<qint64>& localSeqNums);
 QByteArray createRejected(const QString& reason, qint64 retryAfterMs = 0);
 QByteArray joinRejected(const QString& reason, qint64 retryAfterMs = 0);
+QByteArray restoreRejected(const QString& reason, qint64 retryAfterMs = 0, bool pendingApproval = false);
 } // namespace Reply
+
+/// True for a log epoch as the server mints them: 16 lowercase hex digits.
+bool isValidEpoch(const QString& epoch);
 
 /// Strips spaces and dashes; returns the 9-digit ID or nullopt.
 std::optional<QString> normalizeMeetId(const QString& typed);

@@ -18,6 +18,14 @@ SerialExecutor::~SerialExecutor()
 
 void SerialExecutor::post(std::function<void()> work, std::function<void()> done)
 {
+    if (!m_pool) {
+        // Inline mode (deterministic simulations): the job and its completion run right here.
+        work();
+        if (done) {
+            done();
+        }
+        return;
+    }
     m_queue.push_back(Job{std::move(work), std::move(done)});
     if (!m_running) {
         startNext();

@@ -19,6 +19,8 @@ class SerialExecutor : public QObject
 {
     Q_OBJECT
 public:
+    /// With a null `pool`, every job runs inline inside post(), completion included: for
+    /// deterministic simulations, never for a server that must keep its event loop free.
     explicit SerialExecutor(QThreadPool* pool, QObject* parent = nullptr);
     /// Waits for a running job; queued jobs that have not started are dropped with their callbacks.
     ~SerialExecutor() override;

@@ -2,6 +2,7 @@
 
 #include "storage/AtomicFile.h"
 #include "storage/DiagLog.h"
+#include "util/Clock.h"
 #include "util/RandomSource.h"
 
 #include <QDir>
@@ -48,7 +49,7 @@ QString withdrawMeetDirectory(const QString& parent, const QString& dir, const Q
 /// Builds the meet's files in `staging`, then renames it to `dir`: only a complete meet ever
 /// appears under its ID, whatever point a crash or a failed write stops at.
 CreateOutcome buildMeetDirectory(const QString& parent, const QString& staging, const QString& dir,
-                                 const QByteArray& auth)
+                                 const QByteArray& auth, const QByteArray& epochs)
 {
     CreateOutcome out;
     const QByteArray stagingName = QFile::encodeName(staging);
@@ -60,6 +61,8 @@ CreateOutcome buildMeetDirectory(const QString& parent, const QString& staging, 
     // The rename must not publish entries that are not yet durable.
     if (!AtomicFile::write(Meet::authPath(staging), auth, &out.error)
         || !AtomicFile::write(Meet::journalPath(staging), QByteArray(), &out.error)
+        || !AtomicFile::write(Meet::conflictsPath(staging), QByteArray(), &out.error)
+        || !AtomicFile::write(Meet::epochsPath(staging), epochs, &out.error)
         || !AtomicFile::syncDirectory(staging, &out.error)) {
         out.leftover = removeTree(staging);
         return out;
@@ -172,16 +175,37 @@ void MeetRegistry::loadMeet(const QString& meetId)
     }
 
     const QString journalPath = Meet::journalPath(dir);
+    JournalLoad replay;
     if (!QFileInfo::exists(journalPath)) {
-        // Every meet is created with a journal: a missing one was lost, not empty.
-        damaged(QStringLiteral("updates.json.log is missing"));
-        return;
+        // Every meet is created with a journal: a missing one was lost, not empty. Start from
+        // nothing under a new epoch; clients that hold the log give it back (SERVER_PULL).
+        m_diag.write(
+            QStringLiteral("load"),
+            QStringLiteral("meet %1: updates.json.log is missing; its log will be recovered from clients").arg(meetId));
+    } else {
+        replay = JournalReader::readFile(journalPath, &err);
+        if (!err.isEmpty() && replay.fileBytes == 0 && replay.entries.isEmpty()) {
+            damaged(err);
+            return;
+        }
     }
-    JournalLoad replay = JournalReader::readFile(journalPath, &err);
     if (!replay.ok()) {
-        // Never drop sequenced updates silently: the meet stays offline until it is recovered.
-        damaged(QStringLiteral("journal damaged at line %1: %2").arg(replay.damagedLine).arg(replay.damage));
-        return;
+        // Never drop sequenced updates silently: the damaged file is kept as it was, the meet
+        // continues from the valid prefix under a new epoch, and clients give back the rest.
+        const QString aside = journalPath + QStringLiteral(".damaged-%1").arg(m_clock.nowMs());
+        if (!QFile::copy(journalPath, aside)) {
+            damaged(QStringLiteral("journal damaged at line %1 (%2) and cannot be copied aside")
+                        .arg(replay.damagedLine)
+                        .arg(replay.damage));
+            return;
+        }
+        m_diag.write(QStringLiteral("load"),
+                     QStringLiteral("meet %1: journal damaged at line %2 (%3); kept as %4, continuing from seq %5 and "
+                                    "recovering the rest from clients")
+                         .arg(meetId)
+                         .arg(replay.damagedLine)
+                         .arg(replay.damage, QFileInfo(aside).fileName())
+                         .arg(replay.entries.size()));
     }
     auto device = m_journalFactory(journalPath, &err);
     if (!device) {
@@ -194,21 +218,84 @@ void MeetRegistry::loadMeet(const QString& meetId)
         damaged(QStringLiteral("cannot flush journal: %1").arg(device->errorString()));
         return;
     }
-    if (replay.tornTailBytes > 0) {
-        // An unfinished write from a crash: it was never flushed, so never acknowledged.
+    if (device->size() > replay.validBytes) {
+        // A torn tail is an unfinished write from a crash: never flushed, so never acknowledged.
         if (!device->truncate(replay.validBytes)) {
-            damaged(QStringLiteral("cannot cut torn journal tail: %1").arg(device->errorString()));
+            damaged(QStringLiteral("cannot cut the journal back to its valid part: %1").arg(device->errorString()));
             return;
         }
+        if (replay.ok()) {
+            m_diag.write(QStringLiteral("load"),
+                         QStringLiteral("meet %1: cut off a torn last journal line (%2 bytes) after seq %3")
+                             .arg(meetId)
+                             .arg(replay.tornTailBytes)
+                             .arg(replay.entries.size()));
+        }
+    }
+    const qint64 head = replay.entries.size();
+
+    // Conflict records: informative, so damage is reported and skipped, never fatal.
+    Meet::History history;
+    history.entries = std::move(replay.entries);
+    const QString conflictsPath = Meet::conflictsPath(dir);
+    QByteArray conflictBytes;
+    if (QFileInfo::exists(conflictsPath) && AtomicFile::read(conflictsPath, &conflictBytes, &err)) {
+        ConflictLoad conflicts = readConflictLog(conflictBytes);
+        if (conflicts.badLines > 0) {
+            m_diag.write(QStringLiteral("load"),
+                         QStringLiteral("meet %1: %2 unreadable line(s) in conflicts.json.log skipped")
+                             .arg(meetId)
+                             .arg(conflicts.badLines));
+        }
+        for (const ConflictRecord& r : conflicts.records) {
+            // An overruling entry that never became durable was never relayed: it is resent and judged again.
+            if (r.outcome == ConflictRecord::Outcome::Overruled && r.serverSeqNum > head) {
+                continue;
+            }
+            history.conflicts.append(r);
+        }
+    }
+    auto conflictDevice = m_journalFactory(conflictsPath, &err);
+    if (!conflictDevice) {
+        damaged(err);
+        return;
+    }
+    if (conflictDevice->size() != conflictBytes.size() && !conflictBytes.isEmpty()) {
         m_diag.write(QStringLiteral("load"),
-                     QStringLiteral("meet %1: cut off a torn last journal line (%2 bytes) after seq %3")
-                         .arg(meetId)
-                         .arg(replay.tornTailBytes)
-                         .arg(replay.entries.size()));
+                     QStringLiteral("meet %1: conflicts.json.log changed while loading").arg(meetId));
+    }
+    {
+        // Rewrite the kept records so a torn or stale tail never sits between old and new lines.
+        QByteArray kept;
+        for (const ConflictRecord& r : history.conflicts) {
+            kept += r.toLine();
+        }
+        if (kept != conflictBytes
+            && (!conflictDevice->truncate(0) || !conflictDevice->append(kept) || !conflictDevice->sync())) {
+            damaged(QStringLiteral("cannot rewrite conflicts.json.log: %1").arg(conflictDevice->errorString()));
+            return;
+        }
     }
 
-    auto meet = std::make_unique<Meet>(*config, dir, std::move(device), std::move(replay.entries), &m_ioPool, m_clock,
-                                       m_random, m_limits);
+    // A new epoch for this run: entries a client holds beyond `head` under an older epoch were
+    // lost by this server and can be given back.
+    QByteArray epochBytes;
+    if (AtomicFile::read(Meet::epochsPath(dir), &epochBytes, &err)) {
+        if (auto h = EpochHistory::fromJson(QJsonDocument::fromJson(epochBytes).object(), &err)) {
+            history.epochs = *h;
+        } else {
+            m_diag.write(QStringLiteral("load"),
+                         QStringLiteral("meet %1: epochs.json unreadable (%2); older clients will re-send their logs")
+                             .arg(meetId, err));
+        }
+    }
+    history.epochs.begin(EpochHistory::mint(m_random), head);
+    if (!AtomicFile::write(Meet::epochsPath(dir), QJsonDocument(history.epochs.toJson()).toJson(), &err)) {
+        m_diag.write(QStringLiteral("load"), QStringLiteral("meet %1: cannot write epochs.json: %2").arg(meetId, err));
+    }
+
+    auto meet = std::make_unique<Meet>(*config, dir, std::move(device), std::move(conflictDevice), std::move(history),
+                                       m_inlineIo ? nullptr : &m_ioPool, m_clock, m_random, m_limits);
     QByteArray sessionBytes;
     if (AtomicFile::read(Meet::sessionsPath(dir), &sessionBytes, &err)) {
         if (!meet->sessions().loadJson(QJsonDocument::fromJson(sessionBytes).object())) {
@@ -264,8 +351,39 @@ QString MeetRegistry::reserveMeetId()
     }
 }
 
-void MeetRegistry::createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done)
+bool MeetRegistry::isReservedOrPresent(const QString& meetId) const
 {
+    return m_meets.count(meetId) > 0 || m_finished.contains(meetId) || m_damaged.contains(meetId)
+        || m_reserved.contains(meetId) || QFileInfo::exists(currentDir() + u'/' + meetId)
+        || QFileInfo::exists(finishedDir() + u'/' + meetId) || QFileInfo::exists(stagingDir(meetId));
+}
+
+bool MeetRegistry::reserveMeetId(const QString& meetId)
+{
+    if (isReservedOrPresent(meetId)) {
+        return false;
+    }
+    m_reserved.insert(meetId);
+    return true;
+}
+
+void MeetRegistry::setInlineIo()
+{
+    m_inlineIo = true;
+    delete m_createExecutor;
+    m_createExecutor = new SerialExecutor(nullptr, this);
+}
+
+void MeetRegistry::createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done,
+                              const QString& restoredEpoch)
+{
+    EpochHistory epochs;
+    epochs.begin(EpochHistory::mint(m_random), 0);
+    if (!restoredEpoch.isEmpty()) {
+        // The restoring client's history, of which this server holds nothing yet.
+        epochs.addPast(restoredEpoch, 0);
+    }
+    const QByteArray epochBytes = QJsonDocument(epochs.toJson()).toJson();
     const QString parent = currentDir();
     const QString dir = parent + u'/' + config.meetId;
     const QString staging = stagingDir(config.meetId);
@@ -282,15 +400,19 @@ void MeetRegistry::createMeet(MeetConfig config, std::function<void(Meet*, const
         done(nullptr, err);
     };
     m_createExecutor->post(
-        [parent, staging, dir, auth, outcome] { *outcome = buildMeetDirectory(parent, staging, dir, auth); },
-        [this, config = std::move(config), parent, staging, dir, outcome, fail, done] {
+        [parent, staging, dir, auth, epochBytes, outcome] {
+            *outcome = buildMeetDirectory(parent, staging, dir, auth, epochBytes);
+        },
+        [this, config = std::move(config), parent, staging, dir, outcome, fail, done, epochs] {
             if (!outcome->error.isEmpty()) {
                 fail(outcome->error);
                 return;
             }
             QString err;
             std::unique_ptr<JournalDevice> device = m_journalFactory(Meet::journalPath(dir), &err);
-            if (!device) {
+            std::unique_ptr<JournalDevice> conflictDevice
+                = device ? m_journalFactory(Meet::conflictsPath(dir), &err) : nullptr;
+            if (!device || !conflictDevice) {
                 if (err.isEmpty()) {
                     err = QStringLiteral("cannot open the journal of meet %1").arg(config.meetId);
                 }
@@ -302,8 +424,11 @@ void MeetRegistry::createMeet(MeetConfig config, std::function<void(Meet*, const
                 return;
             }
             m_reserved.remove(config.meetId);
-            Meet* meet = adopt(std::make_unique<Meet>(config, dir, std::move(device), QList<JournalEntry>{}, &m_ioPool,
-                                                      m_clock, m_random, m_limits));
+            Meet::History history;
+            history.epochs = epochs;
+            Meet* meet = adopt(std::make_unique<Meet>(config, dir, std::move(device), std::move(conflictDevice),
+                                                      std::move(history), m_inlineIo ? nullptr : &m_ioPool, m_clock,
+                                                      m_random, m_limits));
             done(meet, QString());
         });
 }

@@ -49,11 +49,20 @@ public:
     /// A fresh 9-digit ID used by no current, finished, damaged or reserved meet; reserved until
     /// createMeet() finishes with it.
     QString reserveMeetId();
+    /// Reserves a given ID (a restore); false if any meet, leftover or reservation has it.
+    bool reserveMeetId(const QString& meetId);
+    /// True if `meetId` is reserved or has a directory of any kind on disk.
+    bool isReservedOrPresent(const QString& meetId) const;
 
     /// Writes auth.json and an empty journal into a staging directory on the I/O pool, renames it
     /// to the meet's directory, then registers the meet and calls `done` with it. On any failure
     /// nothing of the attempt is left (best effort) and `done` gets nullptr and the reason.
-    void createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done);
+    /// `restoredEpoch` (RESTORE_MEET): the client's log epoch, remembered as a past epoch of
+    /// which this server holds nothing, so that the client's log restores the meet.
+    void createMeet(MeetConfig config, std::function<void(Meet*, const QString& error)> done,
+                    const QString& restoredEpoch = QString());
+    /// File work runs inline on the calling thread (deterministic simulations only). Call before load().
+    void setInlineIo();
 
     void indexSession(const QByteArray& tokenHash, const QString& meetId) { m_tokenIndex.insert(tokenHash, meetId); }
     void unindexSession(const QByteArray& tokenHash) { m_tokenIndex.remove(tokenHash); }
@@ -89,6 +98,7 @@ private:
     QSet<QString> m_finished;
     QSet<QString> m_reserved;
     QHash<QByteArray, QString> m_tokenIndex;
+    bool m_inlineIo = false;
 };
 
 } // namespace oll

@@ -140,6 +140,33 @@ void handle(const oll::ClientPullRequest& req, const oll::Limits& limits)
     checkToken(req.sessionToken);
     FUZZ_CHECK(req.lastServerSeq >= 0 && req.lastServerSeq <= limits.maxSafeInteger,
                QString::number(req.lastServerSeq));
+    FUZZ_CHECK(req.epoch.isEmpty() || oll::isValidEpoch(req.epoch), show(req.epoch));
+}
+
+void handle(const oll::RecoveryPushRequest& req, const oll::Limits& limits)
+{
+    checkToken(req.sessionToken);
+    FUZZ_CHECK(oll::isValidEpoch(req.epoch), show(req.epoch));
+    FUZZ_CHECK(req.entries.size() <= limits.maxUpdatesPerMessage, QString::number(req.entries.size()));
+    qint64 previous = 0;
+    for (const oll::RecoveredEntry& e : req.entries) {
+        FUZZ_CHECK(e.serverSeqNum > previous && e.serverSeqNum <= limits.maxSafeInteger,
+                   QString::number(e.serverSeqNum));
+        previous = e.serverSeqNum;
+        FUZZ_CHECK(e.localSeqNum >= 1 && !e.value.isUndefined(), QString::number(e.localSeqNum));
+        checkKey(e.key, limits);
+        checkValue(e.value, limits);
+    }
+}
+
+void handle(const oll::RestoreMeetRequest& req, const oll::Limits& limits)
+{
+    FUZZ_CHECK(oll::isValidEpoch(req.epoch), show(req.epoch));
+    FUZZ_CHECK(req.endpoints.size() <= limits.maxEndpoints, QString::number(req.endpoints.size()));
+    (void)oll::normalizeMeetId(req.meetId);
+    (void)oll::validateCreate(oll::CreateMeetRequest{req.thisLocationName, req.password, req.endpoints, req.clientId},
+                              limits);
+    (void)oll::Reply::restoreRejected(QStringLiteral("rejected"), 2000, true);
 }
 
 } // namespace

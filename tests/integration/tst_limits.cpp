@@ -71,11 +71,13 @@ private:
     QTcpSocket m_socket;
 };
 
+/// A pull for every entry (never compacted): these tests count entries and bytes.
 QJsonObject pullMessage(const QString& token, qint64 last)
 {
     return {{QStringLiteral("msgType"), QStringLiteral("CLIENT_PULL")},
             {QStringLiteral("sessionToken"), token},
-            {QStringLiteral("lastServerSeq"), last}};
+            {QStringLiteral("lastServerSeq"), last},
+            {QStringLiteral("compact"), false}};
 }
 
 } // namespace
@@ -504,7 +506,7 @@ private Q_SLOTS:
         // Meanwhile the meet goes on; a second full pull by a reading client completes.
         desk.sendUpdates(desk.token, {{QStringLiteral("meet.name"), QStringLiteral("during the pull"), n + 1, n}});
         desk.expect(QStringLiteral("UPDATE_ACK"));
-        reader.pull(reader.token, 0);
+        reader.pull(reader.token, 0, /*compact=*/false);
         int pulled = 0;
         while (auto m = reader.next(QStringLiteral("UPDATE_RELAY"), 10000)) {
             pulled += static_cast<int>(m->value(QStringLiteral("updatesRelayed")).toArray().size());

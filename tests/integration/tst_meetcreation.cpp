@@ -125,7 +125,7 @@ class TestMeetCreation final : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
-    /// A successful creation leaves exactly the meet's three files and no staging directory.
+    /// A successful creation leaves exactly the meet's files and no staging directory.
     void normalCreationLeavesOnlyTheMeet()
     {
         InProcessServer server;
@@ -138,7 +138,8 @@ private Q_SLOTS:
         const QString cur = currentMeets(server.dataDir());
         QCOMPARE(entries(cur), QStringList{meetId});
         QCOMPARE(entries(cur + u'/' + meetId),
-                 (QStringList{QStringLiteral("auth.json"), QStringLiteral("sessions.json"),
+                 (QStringList{QStringLiteral("auth.json"), QStringLiteral("conflicts.json.log"),
+                              QStringLiteral("epochs.json"), QStringLiteral("sessions.json"),
                               QStringLiteral("updates.json.log")}));
         QCOMPARE(readFile(cur + u'/' + meetId + QStringLiteral("/updates.json.log")), QByteArray());
         struct stat st
@@ -293,12 +294,13 @@ private Q_SLOTS:
         verifyHealthy(restarted, 1);
     }
 
-    /// A meet whose journal file has gone missing is damaged, not silently empty; its other
-    /// files are left as they were.
-    void missingJournalMeansDamaged()
+    /// A meet whose journal file has gone missing is not taken as empty: it starts a new epoch and
+    /// asks a client that saw updates for them (SERVER_PULL); its other files are left as they were.
+    void missingJournalIsRecoveredFromClients()
     {
         QTemporaryDir data;
         QString meetId;
+        QString token;
         {
             InProcessServer server(data.path(), {}, {});
             QVERIFY2(server.start(), qPrintable(server.startError()));
@@ -307,6 +309,7 @@ private Q_SLOTS:
             QCOMPARE(msgType(desk.createMeet(kDesk, kPassword, endpoints(), QStringLiteral("desk"))),
                      QStringLiteral("MEET_CREATED"));
             meetId = desk.meetId;
+            token = desk.token;
             desk.sendUpdates(desk.token, {{QStringLiteral("meet.name"), QStringLiteral("Lost"), 1, 0}});
             desk.expect(QStringLiteral("UPDATE_ACK"));
         }
@@ -317,11 +320,18 @@ private Q_SLOTS:
         InProcessServer server(data.path(), {}, {});
         QVERIFY2(server.start(), qPrintable(server.startError()));
         const QJsonObject health = server.server().health();
-        QCOMPARE(health.value(QStringLiteral("status")).toString(), QStringLiteral("degraded"));
-        QCOMPARE(health.value(QStringLiteral("damagedMeets")).toInt(), 1);
-        QVERIFY(server.server().registry().damagedMeets().value(meetId).contains(QStringLiteral("missing")));
+        QCOMPARE(health.value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+        QVERIFY(server.server().registry().damagedMeets().isEmpty());
         QCOMPARE(readFile(dir + QStringLiteral("/auth.json")), auth);
-        QVERIFY(!QFile::exists(dir + QStringLiteral("/updates.json.log")));
+        QCOMPARE(readFile(dir + QStringLiteral("/updates.json.log")), QByteArray());
+        QVERIFY(readFile(data.path() + QStringLiteral("/diag.log")).contains("updates.json.log is missing"));
+
+        TestClient desk(server.url());
+        QVERIFY(desk.open());
+        desk.pull(token, 1);
+        const auto serverPull = desk.next(QStringLiteral("SERVER_PULL"));
+        QVERIFY(serverPull);
+        QCOMPARE(serverPull->value(QStringLiteral("lastServerSeq")).toInteger(), 0);
     }
 };
 

@@ -3,10 +3,12 @@
 #include "client/SyncClient.h"
 #include "sync/Meet.h"
 
+#include <QDir>
 #include <QFile>
 #include <QJsonDocument>
 #include <QSet>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <memory>
@@ -328,6 +330,120 @@ private Q_SLOTS:
         const QList<QJsonObject> lines = journal(server, a.meetId());
         QCOMPARE(lines.size(), 2);
         QCOMPARE(distinctJournalUpdates(lines), 2);
+    }
+
+    /// The server comes back without the tail of a meet's journal (a restore from an old
+    /// backup): the clients notice through their epochs (SERVER_PULL), push the entries back
+    /// (RECOVERY_PUSH) and all converge again, the journal holding every update once.
+    void recoversEntriesTheServerLost()
+    {
+        QTemporaryDir data;
+        QVERIFY(data.isValid());
+        auto server = std::make_unique<InProcessServer>(data.path(), ServerServices{}, Limits{});
+        QVERIFY2(server->start(), qPrintable(server->startError()));
+        auto a = std::make_unique<SyncClient>(server->url(), QStringLiteral("client-a"), 1, fastOptions());
+        auto b = std::make_unique<SyncClient>(server->url(), QStringLiteral("client-b"), 1, fastOptions());
+        QVERIFY(setUpMeet(*a, *b));
+        const QString meetId = a->meetId();
+        for (int i = 0; i < 3; ++i) {
+            a->update(QStringLiteral("registration.entries[id=%1]").arg(1000 + i),
+                      entryValue(1000 + i, QStringLiteral("A%1").arg(i)));
+            QTRY_VERIFY_WITH_TIMEOUT(settled({a.get()}, i + 1), kTimeout); // one journal write each
+        }
+        b->update(QStringLiteral("meet.name"), QStringLiteral("Spring Open"));
+        b->update(QStringLiteral("meet.city"), QStringLiteral("Hamilton"));
+        QTRY_VERIFY_WITH_TIMEOUT(settled({a.get(), b.get()}, 5), kTimeout);
+        const QJsonObject expected = a->canonicalState().document();
+        const QString epochBefore = a->epoch();
+        QVERIFY(!epochBefore.isEmpty());
+        a->setOnline(false);
+        b->setOnline(false);
+        const PersistedState stateA = a->persistedState();
+        const PersistedState stateB = b->persistedState();
+        a.reset();
+        b.reset();
+        server->stop();
+
+        // Keep the first two journal lines only.
+        const QString path = Meet::journalPath(data.path() + QStringLiteral("/current-meets/") + meetId);
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().split('\n');
+        f.close();
+        QVERIFY(lines.size() >= 5);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(lines[0] + '\n' + lines[1] + '\n');
+        f.close();
+
+        server = std::make_unique<InProcessServer>(data.path(), ServerServices{}, Limits{});
+        QVERIFY2(server->start(), qPrintable(server->startError()));
+        SyncClient a2(server->url(), stateA, fastOptions());
+        SyncClient b2(server->url(), stateB, fastOptions());
+        QSignalSpy serverPullSpy(&a2, &SyncClient::serverPullReceived);
+        QSignalSpy recoverySpy(&a2, &SyncClient::recoveryAcked);
+        a2.setOnline(true);
+        QTRY_COMPARE_WITH_TIMEOUT(serverPullSpy.count(), 1, kTimeout);
+        QCOMPARE(serverPullSpy.at(0).at(0).toLongLong(), 2);
+        QTRY_COMPARE_WITH_TIMEOUT(recoverySpy.count(), 1, kTimeout);
+        b2.setOnline(true);
+        QTRY_VERIFY_WITH_TIMEOUT(settled({&a2, &b2}, 5), kTimeout);
+        QVERIFY(a2.epoch() != epochBefore);
+        QCOMPARE(b2.epoch(), a2.epoch());
+        QCOMPARE(a2.canonicalState().document(), expected);
+        QCOMPARE(b2.canonicalState().document(), expected);
+        const QList<QJsonObject> after = journal(*server, meetId);
+        QCOMPARE(after.size(), 5);
+        QCOMPARE(distinctJournalUpdates(after), 5);
+    }
+
+    /// The server lost a meet altogether: a client that holds its log restores it (after the
+    /// director's approval) and gets every entry back under its original number.
+    void restoresMeetTheServerLost()
+    {
+        QTemporaryDir data;
+        QVERIFY(data.isValid());
+        auto server = std::make_unique<InProcessServer>(data.path(), ServerServices{}, Limits{});
+        QVERIFY2(server->start(), qPrintable(server->startError()));
+        auto a = std::make_unique<SyncClient>(server->url(), QStringLiteral("client-a"), 1, fastOptions());
+        a->createMeet(QStringLiteral("Desk"), kPassword, endpoints());
+        QTRY_VERIFY_WITH_TIMEOUT(a->isOnline(), kTimeout);
+        const QString meetId = a->meetId();
+        for (int i = 0; i < 3; ++i) {
+            a->update(QStringLiteral("registration.entries[id=%1]").arg(1000 + i),
+                      entryValue(1000 + i, QStringLiteral("A%1").arg(i)));
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(settled({a.get()}, 3), kTimeout);
+        const QJsonObject expected = a->canonicalState().document();
+        a->setOnline(false);
+        const PersistedState stateA = a->persistedState();
+        a.reset();
+        server->stop();
+        QVERIFY(QDir(data.path() + QStringLiteral("/current-meets/") + meetId).removeRecursively());
+
+        server = std::make_unique<InProcessServer>(data.path(), ServerServices{}, Limits{});
+        QVERIFY2(server->start(), qPrintable(server->startError()));
+        SyncClient a2(server->url(), stateA, fastOptions());
+        QSignalSpy restoreRejectedSpy(&a2, &SyncClient::restoreRejected);
+        QSignalSpy loggedInSpy(&a2, &SyncClient::loggedIn);
+        a2.restoreMeet(meetId, kPassword, QStringLiteral("Desk"), endpoints());
+        QTRY_COMPARE_WITH_TIMEOUT(restoreRejectedSpy.count(), 1, kTimeout);
+        QVERIFY(restoreRejectedSpy.at(0).at(1).toBool()); // waits for approval
+        server->server().approveRestore(meetId);
+        QTRY_COMPARE_WITH_TIMEOUT(loggedInSpy.count(), 1, kTimeout); // the client asked again by itself
+        QTRY_VERIFY_WITH_TIMEOUT(settled({&a2}, 3), kTimeout);
+        QCOMPARE(a2.canonicalState().document(), expected);
+        const QList<QJsonObject> lines = journal(*server, meetId);
+        QCOMPARE(lines.size(), 3);
+        for (int i = 0; i < 3; ++i) {
+            QCOMPARE(lines[i].value(QStringLiteral("serverSeqNum")).toInteger(), i + 1);
+            QCOMPARE(lines[i].value(QStringLiteral("localSeqNum")).toInteger(), i + 1);
+        }
+
+        // Another client joins the restored meet and sees it all.
+        SyncClient b(server->url(), QStringLiteral("client-b"), 1, fastOptions());
+        b.joinMeet(meetId, kPassword, QStringLiteral("Platform 1"));
+        QTRY_VERIFY_WITH_TIMEOUT(settled({&b}, 3), kTimeout);
+        QCOMPARE(b.canonicalState().document(), expected);
     }
 };
 

@@ -158,11 +158,15 @@ void TestClient::sendUpdates(const QString& sessionToken,
           {QStringLiteral("updates"), arr}});
 }
 
-void TestClient::pull(const QString& sessionToken, qint64 lastServerSeq)
+void TestClient::pull(const QString& sessionToken, qint64 lastServerSeq, bool compact)
 {
-    send({{QStringLiteral("msgType"), QStringLiteral("CLIENT_PULL")},
-          {QStringLiteral("sessionToken"), sessionToken},
-          {QStringLiteral("lastServerSeq"), lastServerSeq}});
+    QJsonObject m{{QStringLiteral("msgType"), QStringLiteral("CLIENT_PULL")},
+                  {QStringLiteral("sessionToken"), sessionToken},
+                  {QStringLiteral("lastServerSeq"), lastServerSeq}};
+    if (!compact) {
+        m.insert(QStringLiteral("compact"), false);
+    }
+    send(m);
 }
 
 } // namespace oll::test

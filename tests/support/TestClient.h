@@ -42,7 +42,8 @@ public:
                          const QString& clientId, const QString& role = QStringLiteral("update"));
     /// Sends UPDATE_INIT with updates {key, value, localSeqNum, afterServerSeqNum}.
     void sendUpdates(const QString& token, const QList<std::tuple<QString, QJsonValue, qint64, qint64>>& updates);
-    void pull(const QString& token, qint64 lastServerSeq);
+    /// CLIENT_PULL; `compact` false asks for every entry even when the tail is long.
+    void pull(const QString& token, qint64 lastServerSeq, bool compact = true);
 
     QString token; // the last sessionToken received
     QString meetId; // the last meetId received

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QPointer>
+
+#include <optional>
+
+namespace oll {
+
+class Meet;
+
+/// One client as the sync protocol sees it: something to send text messages to, with a backlog
+/// to pace long answers by. The WebSocket server's ClientConnection is one; a deterministic
+/// simulation's in-memory peer is another.
+class SyncPeer
+{
+public:
+    virtual ~SyncPeer() = default;
+    virtual quint64 peerId() const = 0;
+    virtual void send(const QByteArray& json) = 0;
+    /// Bytes sent but not yet handed to the network.
+    virtual qint64 backlog() const = 0;
+    /// True once the peer is being closed: nothing more is sent to it.
+    virtual bool isClosing() const = 0;
+
+    /// An unfinished answer to CLIENT_PULL, sent in paced chunks (SyncService).
+    struct PullAnswer
+    {
+        QPointer<Meet> meet;
+        QList<QByteArray> queued; // compacted chunks still to send, in order
+        qint64 cursor = 0; // then the entries after this seq, up to the durable head
+    };
+    std::optional<PullAnswer> pull;
+};
+
+} // namespace oll
