@@ -167,6 +167,13 @@ QByteArray PersistedState::save() const
     if (compactedAfter) {
         o.insert(str("compactedAfter"), *compactedAfter);
     }
+    if (!recoveryOutbox.isEmpty()) {
+        QJsonArray outbox;
+        for (const QJsonObject& m : recoveryOutbox) {
+            outbox.append(m);
+        }
+        o.insert(str("recoveryOutbox"), outbox);
+    }
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
@@ -202,6 +209,9 @@ std::optional<PersistedState> PersistedState::restore(const QByteArray& bytes)
     if (o.value(str("compactedAfter")).isDouble()) {
         s.compactedAfter = o.value(str("compactedAfter")).toInteger();
     }
+    for (const QJsonValue& v : o.value(str("recoveryOutbox")).toArray()) {
+        s.recoveryOutbox.append(v.toObject());
+    }
     return s;
 }
 
@@ -236,6 +246,9 @@ SyncEngine::SyncEngine(const PersistedState& state, Limits limits, QObject* pare
     m_baseSeq = state.baseServerSeq;
     m_baseState = stateFromDocument(state.baseState, m_limits);
     m_compactedAfter = state.compactedAfter;
+    for (const QJsonObject& m : state.recoveryOutbox) {
+        m_recoveryOutbox.append(OutboxItem{m_nextOutboxId++, m, false});
+    }
     m_reportedPendingCount = pendingCount();
     recomputeCanonical();
     m_reportedLastServerSeq = m_lastServerSeq;
@@ -257,6 +270,9 @@ PersistedState SyncEngine::persistedState() const
     s.baseServerSeq = m_baseSeq;
     s.baseState = m_baseState.document();
     s.compactedAfter = m_compactedAfter;
+    for (const OutboxItem& item : m_recoveryOutbox) {
+        s.recoveryOutbox.append(item.message);
+    }
     return s;
 }
 
@@ -299,15 +315,21 @@ void SyncEngine::transportOpened()
         return;
     }
     setLink(Link::Online);
-    sendPull(); // re-binds the transport and fills the gap; answered before the resends below
+    sendPull(); // re-binds the transport and fills the gap
+    sendRecoveryOutbox();
+    // A client holding a log sends its pending updates once the server has answered the pull:
+    // if the server lost entries of that log, it asks for them first (SERVER_PULL).
+    m_holdPending = !holdsNothing() || !m_recoveryOutbox.isEmpty();
     flush();
 }
 
 void SyncEngine::transportClosed()
 {
     m_transportOpen = false;
+    m_holdPending = false;
     // Whatever was sent may not have arrived: it is sent again on the next transport.
     m_sentOnTransport.clear();
+    resetOutboxSent();
     m_pullInFlight = false;
     // The server drops an unfinished pull answer with the socket; the next pull starts over
     // from lastServerSeq, so a half-received compacted part is of no use.
@@ -439,7 +461,7 @@ void SyncEngine::resendPending()
 
 void SyncEngine::flush()
 {
-    if (m_link != Link::Online || !m_transportOpen) {
+    if (m_link != Link::Online || !m_transportOpen || m_holdPending) {
         return;
     }
     QJsonArray batch;
@@ -532,6 +554,19 @@ void SyncEngine::receive(const QJsonObject& m)
         handleRecoveryAck(m);
     } else if (type == kRecoveryRejected) {
         m_lastError = m.value(str("reason")).toString(m.value(str("errMsg")).toString());
+        // The oldest unanswered push was refused (the server could not store it): it stays in
+        // the outbox and goes again with the next transport or login.
+        if (!m_recoveryAwaiting.isEmpty()) {
+            const quint64 id = m_recoveryAwaiting.takeFirst();
+            for (OutboxItem& item : m_recoveryOutbox) {
+                if (item.id == id) {
+                    item.sent = false;
+                }
+            }
+        }
+        // Scoring must go on: send the pending updates, as updates that saw nothing above k'.
+        m_recoveryRenumbered = true;
+        releasePending();
         Q_EMIT recoveryRejected(m_lastError);
     } else {
         m_lastError = m.value(str("errMsg")).toString();
@@ -569,9 +604,12 @@ void SyncEngine::handleLoggedIn(const QJsonObject& m)
     setLink(Link::Online);
     if (head != m_lastServerSeq || (!epoch.isEmpty() && epoch != m_epoch)) {
         sendPull();
+        m_holdPending = !holdsNothing() || !m_recoveryOutbox.isEmpty();
     }
     settle(false);
     m_sentOnTransport.clear(); // anything sent under an earlier session is sent again (idempotent)
+    resetOutboxSent();
+    sendRecoveryOutbox();
     flush();
     Q_EMIT loggedIn();
 }
@@ -607,6 +645,12 @@ void SyncEngine::handleAck(const QJsonObject& m)
     const qint64 head = m.value(str("headServerSeq")).toInteger();
     m_knownHead = std::max(m_knownHead, head);
     noteEpoch(m, false);
+    if (!sameHistory(m)) {
+        // The server numbered these updates in a history this client's log is not reconciled
+        // with yet (noteEpoch asked for a pull). They stay pending: the pull answer carries them
+        // as entries, and a resend would be de-duplicated to the same numbers.
+        return;
+    }
     QList<QPair<qint64, qint64>> acks;
     for (const QJsonValue& v : m.value(str("updateAcks")).toArray()) {
         const QJsonObject a = v.toObject();
@@ -643,6 +687,11 @@ void SyncEngine::handleRelay(const QJsonObject& m)
     m_knownHead = std::max(m_knownHead, m.value(str("headServerSeq")).toInteger());
     const bool pullAnswer = m.value(str("pull")).toBool() && m_pullInFlight;
     noteEpoch(m, pullAnswer);
+    if (!sameHistory(m)) {
+        // Entries of another history must never mix with this log's; the pull noteEpoch sent
+        // brings them once the server has reconciled the two.
+        return;
+    }
     for (const QJsonValue& v : m.value(str("updatesRelayed")).toArray()) {
         addCanonical(entryFromWire(v.toObject()));
     }
@@ -650,6 +699,10 @@ void SyncEngine::handleRelay(const QJsonObject& m)
         m_pullInFlight = false;
     }
     settle(true);
+    if (pullAnswer && m_holdPending && m_recoveryOutbox.isEmpty()) {
+        // The server vouched for this log (no SERVER_PULL): nothing of it needs giving back.
+        releasePending();
+    }
 }
 
 void SyncEngine::handleCompactedChunk(const QJsonObject& m)
@@ -807,10 +860,10 @@ void SyncEngine::handleServerPull(const QJsonObject& m)
     recomputeCanonical();
     const qint64 kPrime = m_lastServerSeq;
 
-    // 3. Pending updates were made on top of entries that may be gone.
-    for (PendingUpdate& p : m_pending) {
-        p.afterServerSeqNum = std::min(p.afterServerSeqNum, kPrime);
-    }
+    // 3. Pending updates were made on top of entries that may come back with new numbers:
+    //    they wait for the server's answer to the push (releasePending decides).
+    m_clampAfterRecovery = kPrime;
+    m_recoveryRenumbered = false;
 
     // 4. Continue under the server's history: pull what it holds after k', resend the pending.
     if (!newEpoch.isEmpty()) {
@@ -819,7 +872,11 @@ void SyncEngine::handleServerPull(const QJsonObject& m)
     if (m_link == Link::Online) {
         sendPull();
         m_sentOnTransport.clear();
-        flush();
+    }
+    if (m_recoveryOutbox.isEmpty()) {
+        releasePending();
+    } else {
+        m_holdPending = true;
     }
     settle(true);
     Q_EMIT serverPullReceived(k);
@@ -836,10 +893,10 @@ qint64 SyncEngine::pushRecovery(qint64 seq)
         if (batch.isEmpty()) {
             return;
         }
-        sendMessage(QJsonObject{{str("msgType"), kRecoveryPush},
-                                {str("sessionToken"), m_token},
-                                {str("epoch"), epoch},
-                                {str("entries"), batch}});
+        // Kept until the server answers: these entries leave the canonical log below, so a
+        // dropped connection must not lose them (sendRecoveryOutbox sends them again).
+        m_recoveryOutbox.append(
+            OutboxItem{m_nextOutboxId++, QJsonObject{{str("epoch"), epoch}, {str("entries"), batch}}, false});
         batch = QJsonArray();
         batchBytes = 0;
     };
@@ -860,10 +917,57 @@ qint64 SyncEngine::pushRecovery(qint64 seq)
         ++count;
     }
     sendBatch();
+    sendRecoveryOutbox();
     if (count > 0) {
         Q_EMIT recoveryPushed(count);
     }
     return count;
+}
+
+void SyncEngine::sendRecoveryOutbox()
+{
+    if (m_link != Link::Online) {
+        return;
+    }
+    // The server answers each RECOVERY_PUSH with one RECOVERY_ACK/REJECTED, in order.
+    for (OutboxItem& item : m_recoveryOutbox) {
+        if (item.sent) {
+            continue;
+        }
+        QJsonObject m = item.message;
+        m.insert(str("msgType"), kRecoveryPush);
+        m.insert(str("sessionToken"), m_token);
+        sendMessage(m);
+        item.sent = true;
+        m_recoveryAwaiting.append(item.id);
+    }
+}
+
+void SyncEngine::releasePending()
+{
+    if (m_clampAfterRecovery && (m_recoveryRenumbered || !m_recoveryOutbox.isEmpty())) {
+        // The entries they were made on came back with other numbers (or not yet): they saw
+        // nothing the server numbers above k'.
+        for (PendingUpdate& p : m_pending) {
+            p.afterServerSeqNum = std::min(p.afterServerSeqNum, *m_clampAfterRecovery);
+        }
+    }
+    if (m_recoveryOutbox.isEmpty()) {
+        m_clampAfterRecovery.reset();
+        m_recoveryRenumbered = false;
+    }
+    m_holdPending = false;
+    m_sentOnTransport.clear();
+    flush();
+}
+
+void SyncEngine::resetOutboxSent()
+{
+    // Replies to pushes of an earlier transport or session never come: send those again.
+    m_recoveryAwaiting.clear();
+    for (OutboxItem& item : m_recoveryOutbox) {
+        item.sent = false;
+    }
 }
 
 void SyncEngine::handleRecoveryAck(const QJsonObject& m)
@@ -880,6 +984,16 @@ void SyncEngine::handleRecoveryAck(const QJsonObject& m)
     r.headServerSeq = m.value(str("headServerSeq")).toInteger();
     r.epoch = m.value(str("epoch")).toString();
     m_knownHead = std::max(m_knownHead, r.headServerSeq);
+    if (!m_recoveryAwaiting.isEmpty()) {
+        const quint64 id = m_recoveryAwaiting.takeFirst();
+        m_recoveryOutbox.removeIf([id](const OutboxItem& item) { return item.id == id; });
+    }
+    if (r.resequenced > 0 || r.conflicts > 0 || !r.skipped.isEmpty()) {
+        m_recoveryRenumbered = true;
+    }
+    if (m_recoveryOutbox.isEmpty()) {
+        releasePending();
+    }
     Q_EMIT recoveryAcked(r);
     // The restored and re-sequenced entries come as relays; if this client is not caught up
     // with the head the server reports, fetch the rest.
@@ -923,6 +1037,13 @@ void SyncEngine::noteEpoch(const QJsonObject& m, bool authoritative)
     if (m_link == Link::Online && !m_pullInFlight) {
         sendPull();
     }
+}
+
+bool SyncEngine::sameHistory(const QJsonObject& m) const
+{
+    // No epoch in the message (an older server) or none held yet: nothing to tell them apart by.
+    const QString epoch = m.value(str("epoch")).toString();
+    return epoch.isEmpty() || m_epoch.isEmpty() || epoch == m_epoch;
 }
 
 void SyncEngine::adoptEpoch(const QString& epoch)

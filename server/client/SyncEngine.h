@@ -95,6 +95,9 @@ struct PersistedState
     /// Set once a compacted part was applied: the lowest seq a compacted part started after.
     /// Seqs 1..compactedAfter are held individually; seqs above it up to baseServerSeq may not be.
     std::optional<qint64> compactedAfter;
+    /// RECOVERY_PUSH messages (without token) not yet answered by RECOVERY_ACK: the entries in
+    /// them were dropped from `canonical`, so they are the only copy until the server has them.
+    QList<QJsonObject> recoveryOutbox;
 
     QByteArray save() const;
     /// Reads what save() wrote, and the format of earlier versions (no epoch, no base).
@@ -182,6 +185,8 @@ public:
     std::optional<qint64> serverSeqOf(qint64 localSeqNum) const;
     const QList<PendingUpdate>& pending() const { return m_pending; }
     int pendingCount() const { return static_cast<int>(m_pending.size()); }
+    /// RECOVERY_PUSH messages sent but not yet acknowledged by the server.
+    int recoveryOutboxSize() const { return static_cast<int>(m_recoveryOutbox.size()); }
     const QList<RejectedUpdate>& rejected() const { return m_rejected; }
     /// Highest seq s such that the client holds the state after 1..s.
     qint64 lastServerSeq() const { return m_lastServerSeq; }
@@ -261,11 +266,15 @@ private:
     /// pull, so the server has vouched for the log held so far under the new epoch.
     void noteEpoch(const QJsonObject& m, bool authoritative);
     void adoptEpoch(const QString& epoch);
+    /// True if `m` (an ack or relay) belongs to the history this client's log comes from.
+    bool sameHistory(const QJsonObject& m) const;
     void clearCanonical();
     /// Drops held entries above `seq`; own ones go back to the pending log when `requeueOwn`.
     void dropEntriesAbove(qint64 seq, bool requeueOwn);
     /// Sends RECOVERY_PUSH with every entry held individually above `seq`; returns the count.
     qint64 pushRecovery(qint64 seq);
+    /// Sends every unanswered RECOVERY_PUSH again (after a reconnect or re-login).
+    void sendRecoveryOutbox();
     /// The state after seqs 1..seq, if this client can rebuild it.
     std::optional<MeetState> stateAt(qint64 seq) const;
     /// Rebuilds the canonical state from the base and the held entries.
@@ -296,6 +305,25 @@ private:
     QString m_epoch;
     QString m_lastError;
 
+    struct OutboxItem
+    {
+        quint64 id = 0;
+        QJsonObject message; // epoch + entries
+        bool sent = false; // on the current transport and session
+    };
+    QList<OutboxItem> m_recoveryOutbox; // see PersistedState::recoveryOutbox
+    QList<quint64> m_recoveryAwaiting; // ids sent on this transport, in the order replies come
+    /// Pending updates wait while the server may still ask for this client's log: sent before the
+    /// server has taken the log back, they would take the numbers the log's entries need.
+    bool m_holdPending = false;
+    /// After SERVER_PULL{k}: pending updates were made on entries above k that went back to the
+    /// server; if it could not restore them with their numbers, their afterServerSeqNum is
+    /// clamped to this (they saw nothing the server numbers above it).
+    std::optional<qint64> m_clampAfterRecovery;
+    bool m_recoveryRenumbered = false; // a RECOVERY_ACK reported re-sequenced or refused entries
+    void releasePending();
+    quint64 m_nextOutboxId = 1;
+    void resetOutboxSent();
     bool m_transportOpen = false;
     Link m_link = Link::Closed;
     std::optional<QJsonObject> m_loginRequest; // sent once the transport is open

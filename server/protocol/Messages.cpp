@@ -468,7 +468,8 @@ bool isBase64UrlText(const QString& text)
 
 bool isValidClientId(const QString& clientId, int maxLength)
 {
-    return !clientId.isEmpty() && clientId.size() <= maxLength && isBase64UrlText(clientId);
+    return !clientId.isEmpty() && clientId.size() <= maxLength && isBase64UrlText(clientId)
+        && clientId != ServerClientId;
 }
 
 QString validateLocationName(const QString& name, const Limits& limits)

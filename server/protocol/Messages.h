@@ -176,6 +176,10 @@ bool isValidEpoch(const QString& epoch);
 std::optional<QString> normalizeMeetId(const QString& typed);
 /// "123456789" -> "123 456 789".
 QString displayMeetId(const QString& meetId);
+/// The clientId of entries the server writes itself (docs/protocol.md, "Conflicts"); no client
+/// may use it.
+inline const QString ServerClientId = QStringLiteral("oll-server");
+/// 1..maxLength base64url characters, and not the server's own ID.
 bool isValidClientId(const QString& clientId, int maxLength);
 /// True if every character is in the base64url alphabet (A-Z a-z 0-9 - _): session tokens and
 /// client IDs.

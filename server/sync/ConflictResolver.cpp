@@ -28,8 +28,9 @@ std::optional<QJsonValue> ConflictResolver::valueAtPlace(const KeyPath& writtenK
         return std::nullopt;
     }
     QJsonValue current = written;
-    if (!w.isEmpty() && w.last().kind == Segment::Kind::Id && written.isObject()) {
-        // The stored element always carries its id (MeetState forces it).
+    if (!w.isEmpty() && w.last().kind == Segment::Kind::Id) {
+        // The stored element is always an object carrying its id (MeetState: a non-object
+        // becomes {"id": N}).
         QJsonObject o = written.toObject();
         o.insert(QStringLiteral("id"), w.last().number);
         current = o;
@@ -78,8 +79,10 @@ std::optional<QJsonValue> ConflictResolver::valueAtPlace(const KeyPath& writtenK
 bool ConflictResolver::differOnOverlap(const QString& keyA, const QJsonValue& a, const QString& keyB,
                                        const QJsonValue& b)
 {
-    if (keyA == keyB) {
-        // The common case needs no parsing: at an [id=N] key, null means "nothing there" for both.
+    const bool elementKey = keyA.endsWith(QLatin1Char(']'))
+        && keyA.lastIndexOf(QStringLiteral("[id=")) > keyA.lastIndexOf(QLatin1Char('.'));
+    if (keyA == keyB && !elementKey) {
+        // The common case needs no parsing. (Elements are compared as stored, id included.)
         return a != b;
     }
     const auto pa = parseCanonical(keyA);

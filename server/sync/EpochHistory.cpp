@@ -5,6 +5,8 @@
 
 #include <QJsonArray>
 
+#include <algorithm>
+
 namespace oll {
 
 QString EpochHistory::mint(RandomSource& random)
@@ -21,6 +23,13 @@ void EpochHistory::begin(const QString& epoch, qint64 head)
         m_past.removeFirst();
     }
     m_current = epoch;
+}
+
+void EpochHistory::clampTo(qint64 head)
+{
+    for (Past& p : m_past) {
+        p.lastSeq = std::min(p.lastSeq, head);
+    }
 }
 
 void EpochHistory::addPast(const QString& epoch, qint64 lastSeq)

@@ -24,6 +24,9 @@ public:
     /// 16 lowercase hex digits from `random`.
     static QString mint(RandomSource& random);
 
+    /// At load: the server holds at most `head` entries of any history, whatever the records say
+    /// (a journal can lose its end to a disk that lied or a restored backup).
+    void clampTo(qint64 head);
     /// Ends the current epoch at `head` (if there is one) and starts `epoch`.
     void begin(const QString& epoch, qint64 head);
     /// Records a past epoch whose history the server holds up to `lastSeq` (a restored meet).

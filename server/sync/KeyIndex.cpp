@@ -79,21 +79,28 @@ QStringList KeyIndex::rootsChangedIn(qint64 after, qint64 through, QList<qint64>
     }
     // A root under another root is covered by it: the ancestor's value holds it. Roots contain
     // only field segments, so ancestors end before a '.'.
-    QList<std::pair<qint64, QString>> kept;
+    QHash<QString, qint64> kept;
     for (auto it = lastByRoot.cbegin(); it != lastByRoot.cend(); ++it) {
         const QString& root = it.key();
-        bool covered = false;
-        for (qsizetype i = root.indexOf(QLatin1Char('.')); i > 0 && !covered;
+        QString cover; // the outermost root above this one, if any
+        for (qsizetype i = root.indexOf(QLatin1Char('.')); i > 0 && cover.isEmpty();
              i = root.indexOf(QLatin1Char('.'), i + 1)) {
-            covered = lastByRoot.contains(root.left(i));
+            if (lastByRoot.contains(root.left(i))) {
+                cover = root.left(i);
+            }
         }
-        if (!covered) {
-            kept.append({it.value(), root});
-        }
+        // A covered root's writes count as writes under the root that covers it.
+        const QString owner = cover.isEmpty() ? root : cover;
+        qint64& slot = kept[owner];
+        slot = std::max({slot, it.value(), lastByRoot.value(owner)});
     }
-    std::sort(kept.begin(), kept.end());
+    QList<std::pair<qint64, QString>> ordered;
+    for (auto it = kept.cbegin(); it != kept.cend(); ++it) {
+        ordered.append({it.value(), it.key()});
+    }
+    std::sort(ordered.begin(), ordered.end());
     QStringList roots;
-    for (const auto& [seq, root] : kept) {
+    for (const auto& [seq, root] : ordered) {
         roots.append(root);
         if (lastSeqs) {
             lastSeqs->append(seq);

@@ -96,6 +96,68 @@ std::optional<Meet::Rejection> Meet::validate(const UpdateRequest& u, const Sess
     return validateContent(u.localSeqNum, u.key, u.value, valueBytes);
 }
 
+const QString& Meet::serverClientId()
+{
+    return ServerClientId;
+}
+
+std::optional<QJsonValue> Meet::valueAfter(const QString& key, qint64 throughSeq) const
+{
+    QList<qint64> seqs;
+    m_index.forEachOverlap(key, 0, [&](qint64 seq, const QString&) {
+        if (seq <= throughSeq) {
+            seqs.append(seq);
+        }
+        return true;
+    });
+    std::sort(seqs.begin(), seqs.end());
+    // Writes elsewhere cannot change what is at `key`, so replaying these is enough.
+    MeetState scratch;
+    for (qint64 seq : seqs) {
+        const JournalEntry& e = m_entries[seq - 1];
+        if (const auto k = KeyPath::parse(e.key, m_limits.maxKeyLength, m_limits.maxKeyDepth)) {
+            scratch.apply(*k, e.value);
+        }
+    }
+    const auto k = KeyPath::parse(key, m_limits.maxKeyLength, m_limits.maxKeyDepth);
+    return k ? scratch.valueAt(*k) : std::nullopt;
+}
+
+void Meet::restoreOverruledDeletion(const Verdict& verdict, const QString& key, const QString& location)
+{
+    qint64 deletion = 0;
+    for (qint64 seq : verdict.overruled) {
+        const JournalEntry& e = m_entries[seq - 1];
+        const bool below = key.size() > e.key.size() && key.startsWith(e.key)
+            && (key[e.key.size()] == QLatin1Char('.') || key[e.key.size()] == QLatin1Char('['));
+        if (below && e.value.isNull() && e.key.endsWith(QLatin1Char(']'))
+            && e.key.lastIndexOf(QStringLiteral("[id=")) > e.key.lastIndexOf(QLatin1Char('.'))) {
+            deletion = std::max(deletion, seq);
+        }
+    }
+    if (deletion == 0) {
+        return;
+    }
+    const QString element = m_entries[deletion - 1].key;
+    if (valueAfter(element, assignedSeq())) {
+        return; // it exists again already
+    }
+    const std::optional<QJsonValue> before = valueAfter(element, deletion - 1);
+    if (!before) {
+        return; // there was nothing to put back
+    }
+    JournalEntry e;
+    e.key = element;
+    e.value = *before;
+    e.location = location;
+    e.clientId = serverClientId();
+    e.localSeqNum = assignedSeq() + 1; // unique: the server's entries are numbered by their seq
+    e.afterServerSeqNum = assignedSeq();
+    e.timeMs = m_clock.nowMs();
+    e.approxBytes = compactJson(e.value).size() + e.key.size() + 128;
+    append(std::move(e));
+}
+
 const JournalEntry& Meet::append(JournalEntry e)
 {
     e.serverSeqNum = assignedSeq() + 1;
@@ -226,6 +288,9 @@ Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, co
             m_rejectWaiters[index].append(Waiter{connectionId, u.localSeqNum});
             continue;
         }
+        if (verdict.kind == Verdict::Kind::Overrules) {
+            restoreOverruledDeletion(verdict, u.key, session.locationName);
+        }
         JournalEntry e;
         e.key = u.key;
         e.value = u.value;
@@ -250,8 +315,8 @@ Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, co
     return result;
 }
 
-Meet::RecoveryResult Meet::recover(const Session& pusher, const QString& epoch, const QList<RecoveredEntry>& entries,
-                                   std::function<void(bool ok)> done)
+void Meet::recover(const Session& pusher, const QString& epoch, const QList<RecoveredEntry>& entries,
+                   std::function<void(bool ok, const RecoveryResult& result)> done)
 {
     RecoveryResult result;
     const std::optional<qint64> known = m_epochs.lastSeqOf(epoch, m_durableSeq);
@@ -283,7 +348,7 @@ Meet::RecoveryResult Meet::recover(const Session& pusher, const QString& epoch, 
             direct = false;
             continue;
         }
-        if (!isValidClientId(pushed.clientId, m_limits.maxClientIdLength)) {
+        if (!isValidClientId(pushed.clientId, m_limits.maxClientIdLength) && pushed.clientId != serverClientId()) {
             result.skipped.append({pushed.serverSeqNum, QStringLiteral("clientId is not valid")});
             direct = false;
             continue;
@@ -340,6 +405,9 @@ Meet::RecoveryResult Meet::recover(const Session& pusher, const QString& epoch, 
             continue;
         }
         e.afterServerSeqNum = after;
+        if (verdict.kind == Verdict::Kind::Overrules) {
+            restoreOverruledDeletion(verdict, e.key, e.location);
+        }
         const qint64 seq = append(std::move(e)).serverSeqNum;
         originalOf.insert(seq, pushed.serverSeqNum);
         ++result.resequenced;
@@ -357,17 +425,16 @@ Meet::RecoveryResult Meet::recover(const Session& pusher, const QString& epoch, 
     const QString pushedEpoch = epoch;
     const bool extended = restoredThrough > base;
     scheduleFlush();
-    whenDurable([this, extended, pushedEpoch, restoredThrough, done = std::move(done)](bool ok) {
+    whenDurable([this, extended, pushedEpoch, restoredThrough, result, done = std::move(done)](bool ok) {
         if (ok && extended) {
             // Clients of that history holding up to restoredThrough now pull normally.
             m_epochs.extend(pushedEpoch, restoredThrough);
             persistEpochs();
         }
         if (done) {
-            done(ok);
+            done(ok, result);
         }
     });
-    return result;
 }
 
 void Meet::whenDurable(std::function<void(bool ok)> done)

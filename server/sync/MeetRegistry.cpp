@@ -289,6 +289,7 @@ void MeetRegistry::loadMeet(const QString& meetId)
                              .arg(meetId, err));
         }
     }
+    history.epochs.clampTo(head);
     history.epochs.begin(EpochHistory::mint(m_random), head);
     if (!AtomicFile::write(Meet::epochsPath(dir), QJsonDocument(history.epochs.toJson()).toJson(), &err)) {
         m_diag.write(QStringLiteral("load"), QStringLiteral("meet %1: cannot write epochs.json: %2").arg(meetId, err));

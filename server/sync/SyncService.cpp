@@ -49,6 +49,7 @@ QByteArray SyncService::rejectedMessage(const QList<Meet::Rejection>& rejections
                          {QStringLiteral("code"), r.code},
                          {QStringLiteral("reason"), r.reason}};
         if (r.conflict) {
+            item.insert(QStringLiteral("headServerSeq"), head); // the head the current value is from
             item.insert(QStringLiteral("winner"), partyJson(r.winner));
             item.insert(QStringLiteral("updateKey"), r.key);
             if (r.currentValue) {
@@ -178,32 +179,34 @@ void SyncService::recoveryPush(SyncPeer* peer, Meet* meet, const Session& sessio
                                                   "updates; an updating client will")}}));
         return;
     }
-    auto result = std::make_shared<Meet::RecoveryResult>();
-    *result = meet->recover(session, request.epoch, request.entries, [meet, result, alive = std::move(alive)](bool ok) {
-        SyncPeer* p = alive();
-        if (!p) {
-            return;
-        }
-        if (!ok) {
-            p->send(Reply::encode({{QStringLiteral("msgType"), MsgType::RecoveryRejected},
-                                   {QStringLiteral("reason"),
-                                    QStringLiteral("the server could not store the recovered entries; push "
-                                                   "them again later")}}));
-            return;
-        }
-        QJsonArray skipped;
-        for (const auto& [seq, why] : result->skipped) {
-            skipped.append(QJsonObject{{QStringLiteral("serverSeqNum"), seq}, {QStringLiteral("reason"), why}});
-        }
-        p->send(Reply::encode({{QStringLiteral("msgType"), MsgType::RecoveryAck},
-                               {QStringLiteral("restored"), result->restored},
-                               {QStringLiteral("resequenced"), result->resequenced},
-                               {QStringLiteral("duplicates"), result->duplicates},
-                               {QStringLiteral("conflicts"), result->conflicts},
-                               {QStringLiteral("skipped"), skipped},
-                               {QStringLiteral("headServerSeq"), meet->durableSeq()},
-                               {QStringLiteral("epoch"), meet->epoch()}}));
-    });
+    meet->recover(
+        session, request.epoch, request.entries,
+        [meet, alive = std::move(alive)](bool ok, const Meet::RecoveryResult& result) {
+            SyncPeer* p = alive();
+            if (!p) {
+                return;
+            }
+            if (!ok) {
+                p->send(Reply::encode({{QStringLiteral("msgType"), MsgType::RecoveryRejected},
+                                       {QStringLiteral("reason"),
+                                        QStringLiteral("the server could not store the "
+                                                       "recovered entries; push them again "
+                                                       "later")}}));
+                return;
+            }
+            QJsonArray skipped;
+            for (const auto& [seq, why] : result.skipped) {
+                skipped.append(QJsonObject{{QStringLiteral("serverSeqNum"), seq}, {QStringLiteral("reason"), why}});
+            }
+            p->send(Reply::encode({{QStringLiteral("msgType"), MsgType::RecoveryAck},
+                                   {QStringLiteral("restored"), result.restored},
+                                   {QStringLiteral("resequenced"), result.resequenced},
+                                   {QStringLiteral("duplicates"), result.duplicates},
+                                   {QStringLiteral("conflicts"), result.conflicts},
+                                   {QStringLiteral("skipped"), skipped},
+                                   {QStringLiteral("headServerSeq"), meet->durableSeq()},
+                                   {QStringLiteral("epoch"), meet->epoch()}}));
+        });
 }
 
 void SyncService::fanOut(Meet* meet, const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks,

@@ -116,6 +116,49 @@ QJsonObject pullBase()
             {QStringLiteral("lastServerSeq"), 0}};
 }
 
+/// One entry of a RECOVERY_PUSH, as a client's canonical log holds it.
+QJsonObject recoveryEntry(qint64 serverSeqNum)
+{
+    return {{QStringLiteral("serverSeqNum"), serverSeqNum},
+            {QStringLiteral("updateKey"), QStringLiteral("live.platforms[id=2].note")},
+            {QStringLiteral("updateValue"), QStringLiteral("hostile")},
+            {QStringLiteral("clientId"), QStringLiteral("hostile-updater")},
+            {QStringLiteral("localSeqNum"), serverSeqNum},
+            {QStringLiteral("locationName"), QStringLiteral("Platform 2")},
+            {QStringLiteral("afterServerSeqNum"), 0}};
+}
+
+QJsonObject recoveryBase()
+{
+    return {{QStringLiteral("msgType"), QStringLiteral("RECOVERY_PUSH")},
+            {QStringLiteral("sessionToken"), QStringLiteral("%UPDATER%")},
+            {QStringLiteral("epoch"), QStringLiteral("0123456789abcdef")},
+            {QStringLiteral("entries"), QJsonArray{recoveryEntry(1)}}};
+}
+
+/// RECOVERY_PUSH with one entry whose `field` is set to `value` (removed when undefined).
+QString recoveryWith(const QString& field, const QJsonValue& value)
+{
+    QJsonObject e = recoveryEntry(1);
+    if (value.isUndefined()) {
+        e.remove(field);
+    } else {
+        e.insert(field, value);
+    }
+    return with(recoveryBase(), QStringLiteral("entries"), QJsonArray{e});
+}
+
+QJsonObject restoreBase()
+{
+    return {{QStringLiteral("msgType"), QStringLiteral("RESTORE_MEET")},
+            {QStringLiteral("meetId"), QStringLiteral("%MEETID%")},
+            {QStringLiteral("password"), QStringLiteral("a perfectly long password")},
+            {QStringLiteral("thisLocationName"), QStringLiteral("Desk")},
+            {QStringLiteral("endpoints"), endpoints({{QStringLiteral("Desk"), 10}, {QStringLiteral("Platform 1"), 5}})},
+            {QStringLiteral("clientId"), QStringLiteral("hostile-restorer")},
+            {QStringLiteral("epoch"), QStringLiteral("0123456789abcdef")}};
+}
+
 QJsonValue nested(int depth)
 {
     QJsonValue v = 1;
@@ -683,6 +726,129 @@ private Q_SLOTS:
             << with(pullBase(), u"sessionToken"_s, kForgedToken) << invalidSession << "unknown session";
         QTest::addRow("pull: expired token")
             << with(pullBase(), u"sessionToken"_s, u"%EXPIRED%"_s) << invalidSession << "session expired";
+        const QString epochFormat = QStringLiteral("field 'epoch' must be 16 lowercase hex digits");
+        QTest::addRow("pull: epoch upper case")
+            << with(pullBase(), u"epoch"_s, u"0123456789ABCDEF"_s) << malformed << epochFormat;
+        QTest::addRow("pull: epoch 15 digits")
+            << with(pullBase(), u"epoch"_s, u"0123456789abcde"_s) << malformed << epochFormat;
+        QTest::addRow("pull: epoch not hex")
+            << with(pullBase(), u"epoch"_s, u"0123456789abcdeg"_s) << malformed << epochFormat;
+        QTest::addRow("pull: epoch number")
+            << with(pullBase(), u"epoch"_s, 12345) << malformed << "field 'epoch' must be a string";
+        const QString compactBool = QStringLiteral("field 'compact' must be true or false");
+        QTest::addRow("pull: compact string") << with(pullBase(), u"compact"_s, u"true"_s) << malformed << compactBool;
+        QTest::addRow("pull: compact number") << with(pullBase(), u"compact"_s, 1) << malformed << compactBool;
+        QTest::addRow("pull: compact null")
+            << with(pullBase(), u"compact"_s, QJsonValue::Null) << malformed << compactBool;
+
+        // --- RECOVERY_PUSH ---------------------------------------------------------------------------
+        QTest::addRow("recovery: no epoch")
+            << with(recoveryBase(), u"epoch"_s, absent) << malformed << "missing field 'epoch'";
+        QTest::addRow("recovery: empty epoch") << with(recoveryBase(), u"epoch"_s, u""_s) << malformed << epochFormat;
+        QTest::addRow("recovery: epoch upper case")
+            << with(recoveryBase(), u"epoch"_s, u"0123456789ABCDEF"_s) << malformed << epochFormat;
+        QTest::addRow("recovery: epoch 17 digits")
+            << with(recoveryBase(), u"epoch"_s, u"0123456789abcdef0"_s) << malformed << epochFormat;
+        QTest::addRow("recovery: epoch number")
+            << with(recoveryBase(), u"epoch"_s, 7) << malformed << "field 'epoch' must be a string";
+        QTest::addRow("recovery: no sessionToken")
+            << with(recoveryBase(), u"sessionToken"_s, absent) << malformed << "missing field 'sessionToken'";
+        QTest::addRow("recovery: no entries")
+            << with(recoveryBase(), u"entries"_s, absent) << malformed << "missing field 'entries'";
+        QTest::addRow("recovery: entries an object")
+            << with(recoveryBase(), u"entries"_s, recoveryEntry(1)) << malformed << "field 'entries' must be an array";
+        QTest::addRow("recovery: entry a number")
+            << with(recoveryBase(), u"entries"_s, QJsonArray{1}) << malformed << "entries[0] must be an object";
+        QTest::addRow("recovery: entries descending")
+            << with(recoveryBase(), u"entries"_s, QJsonArray{recoveryEntry(2), recoveryEntry(1)}) << malformed
+            << "entries[1]: serverSeqNum 1 is not above the previous entry's 2";
+        QTest::addRow("recovery: entries repeat a serverSeqNum")
+            << with(recoveryBase(), u"entries"_s, QJsonArray{recoveryEntry(1), recoveryEntry(3), recoveryEntry(3)})
+            << malformed << "entries[2]: serverSeqNum 3 is not above the previous entry's 3";
+        {
+            QJsonArray many;
+            for (int i = 1; i <= 1001; ++i) {
+                many.append(recoveryEntry(i));
+            }
+            QTest::addRow("recovery: 1001 entries")
+                << with(recoveryBase(), u"entries"_s, many) << limit << "updatesPerMessage";
+        }
+        for (const char* field :
+             {"serverSeqNum", "updateKey", "updateValue", "clientId", "localSeqNum", "locationName"}) {
+            QTest::addRow("recovery: entry without %s", field)
+                << recoveryWith(QString::fromLatin1(field), absent) << malformed
+                << QStringLiteral("missing field '%1' in entries[0]").arg(QString::fromLatin1(field));
+        }
+        QTest::addRow("recovery: serverSeqNum zero") << recoveryWith(u"serverSeqNum"_s, 0) << malformed
+                                                     << "field 'serverSeqNum' in entries[0] must be an integer from 1";
+        QTest::addRow("recovery: serverSeqNum string") << recoveryWith(u"serverSeqNum"_s, u"1"_s) << malformed
+                                                       << "field 'serverSeqNum' in entries[0] must be an integer";
+        QTest::addRow("recovery: localSeqNum fractional")
+            << recoveryWith(u"localSeqNum"_s, 1.5) << malformed
+            << "field 'localSeqNum' in entries[0] must be an integer from 1";
+        QTest::addRow("recovery: updateKey number")
+            << recoveryWith(u"updateKey"_s, 3) << malformed << "field 'updateKey' in entries[0] must be a string";
+        QTest::addRow("recovery: afterServerSeqNum negative")
+            << recoveryWith(u"afterServerSeqNum"_s, -1) << malformed
+            << "field 'afterServerSeqNum' in entries[0] must be an integer from 0";
+        QTest::addRow("recovery: display session")
+            << with(recoveryBase(), u"sessionToken"_s, u"%DISPLAY%"_s) << u"RECOVERY_REJECTED"_s << "display-only";
+        QTest::addRow("recovery: forged token")
+            << with(recoveryBase(), u"sessionToken"_s, kForgedToken) << invalidSession << "unknown session";
+        QTest::addRow("recovery: expired token")
+            << with(recoveryBase(), u"sessionToken"_s, u"%EXPIRED%"_s) << invalidSession << "session expired";
+
+        // --- RESTORE_MEET ------------------------------------------------------------------------------
+        const QString restoreRejected = QStringLiteral("RESTORE_REJECTED");
+        QTest::addRow("restore: no epoch")
+            << with(restoreBase(), u"epoch"_s, absent) << malformed << "missing field 'epoch'";
+        QTest::addRow("restore: epoch not hex")
+            << with(restoreBase(), u"epoch"_s, u"not-an-epoch-123"_s) << malformed << epochFormat;
+        QTest::addRow("restore: empty epoch") << with(restoreBase(), u"epoch"_s, u""_s) << malformed << epochFormat;
+        QTest::addRow("restore: no meetId")
+            << with(restoreBase(), u"meetId"_s, absent) << malformed << "missing field 'meetId'";
+        QTest::addRow("restore: meetId number")
+            << with(restoreBase(), u"meetId"_s, 123456789) << malformed << "field 'meetId' must be a string";
+        QTest::addRow("restore: no password")
+            << with(restoreBase(), u"password"_s, absent) << malformed << "missing field 'password'";
+        QTest::addRow("restore: no clientId")
+            << with(restoreBase(), u"clientId"_s, absent) << malformed << "missing field 'clientId'";
+        QTest::addRow("restore: endpoints object")
+            << with(restoreBase(), u"endpoints"_s, QJsonObject{{u"locationName"_s, u"Desk"_s}, {u"priority"_s, 1}})
+            << malformed << "field 'endpoints' must be an array";
+        QTest::addRow("restore: priority string")
+            << with(restoreBase(), u"endpoints"_s, endpoints({{u"Desk"_s, u"10"_s}})) << malformed
+            << "field 'priority' in endpoints[0] must be an integer";
+        {
+            QList<QPair<QString, QJsonValue>> many;
+            for (int i = 0; i < 33; ++i) {
+                many.append({QStringLiteral("Platform %1").arg(i), i});
+            }
+            QTest::addRow("restore: 33 endpoints")
+                << with(restoreBase(), u"endpoints"_s, endpoints(many)) << limit << "endpoints";
+        }
+        QTest::addRow("restore: meetId ../../etc")
+            << with(restoreBase(), u"meetId"_s, u"../../etc"_s) << restoreRejected << notAnId;
+        QTest::addRow("restore: 8-digit meetId")
+            << with(restoreBase(), u"meetId"_s, u"12345678"_s) << restoreRejected << notAnId;
+        QTest::addRow("restore: empty meetId") << with(restoreBase(), u"meetId"_s, u""_s) << restoreRejected << notAnId;
+        QTest::addRow("restore: 9-character password") << with(restoreBase(), u"password"_s, u"123456789"_s)
+                                                       << restoreRejected << "password must be at least 10 characters";
+        QTest::addRow("restore: no endpoints at all")
+            << with(restoreBase(), u"endpoints"_s, QJsonArray{}) << restoreRejected << "at least one endpoint";
+        QTest::addRow("restore: duplicate endpoint names")
+            << with(restoreBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {u"Desk"_s, 5}})) << restoreRejected
+            << "duplicate endpoint name 'Desk'";
+        QTest::addRow("restore: thisLocationName not an endpoint")
+            << with(restoreBase(), u"thisLocationName"_s, u"Warm-up room"_s) << restoreRejected
+            << "thisLocationName 'Warm-up room' is not one of the endpoints";
+        QTest::addRow("restore: empty location name")
+            << with(restoreBase(), u"endpoints"_s, endpoints({{u"Desk"_s, 10}, {u""_s, 5}})) << restoreRejected
+            << "location names must not be empty";
+        QTest::addRow("restore: clientId with path characters")
+            << with(restoreBase(), u"clientId"_s, u"../../etc"_s) << restoreRejected
+            << "clientId must be 1 to 64 characters";
+        QTest::addRow("restore: existing meet") << json(restoreBase()) << restoreRejected << "exists on this server";
     }
 
     void hostileMessage()
