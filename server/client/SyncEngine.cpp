@@ -1022,13 +1022,19 @@ void SyncEngine::noteEpoch(const QJsonObject& m, bool authoritative)
     if (authoritative) {
         // The server answered the pull from lastServerSeq, so it holds that prefix under its
         // history. Entries held beyond a gap are not vouched for: they may be ones it lost and
-        // whose numbers it reused. Drop them; own ones go back to the pending log, where a resend
-        // gets either their old number (the server still has them) or a new one.
-        const int pendingBefore = pendingCount();
+        // whose numbers it reused. They go back to it (labelled with their history, so it keeps
+        // what it has and re-sequences the rest, never twice) before they leave this log: this
+        // client may be the last one holding them.
+        // Own entries also go back to the pending log, so the local state keeps showing them; a
+        // resend is de-duplicated against the pushed copy.
+        const qint64 pushed = m_role == kDisplayRole ? 0 : pushRecovery(m_lastServerSeq);
         dropEntriesAbove(m_lastServerSeq, true);
         adoptEpoch(epoch);
-        if (pendingCount() != pendingBefore) {
-            flush();
+        if (pushed > 0) {
+            // Pending updates wait for the answer, as after SERVER_PULL.
+            m_clampAfterRecovery = m_lastServerSeq;
+            m_recoveryRenumbered = false;
+            m_holdPending = true;
         }
         return;
     }

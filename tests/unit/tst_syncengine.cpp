@@ -751,6 +751,22 @@ private Q_SLOTS:
         QCOMPARE(rig.engine.pendingCount(), 1);
         QCOMPARE(rig.engine.pending().first().localSeqNum, 1);
         QCOMPARE(at(rig.engine.localState(), "own").toInt(), 1);
+        // Entry 4 goes back to the server first (this client may be the last to hold it), labelled
+        // with the history it came from; the resend waits for the server's answer.
+        const QList<QJsonObject> sent = rig.take();
+        QCOMPARE(sent.size(), 1);
+        QCOMPARE(sent[0].value(s("msgType")).toString(), s("RECOVERY_PUSH"));
+        QCOMPARE(sent[0].value(s("epoch")).toString(), kE1);
+        QCOMPARE(sent[0].value(s("entries")).toArray().size(), 1);
+        QCOMPARE(sent[0].value(s("entries")).toArray().at(0).toObject().value(s("serverSeqNum")).toInteger(), 4);
+        rig.engine.receive(QJsonObject{{s("msgType"), s("RECOVERY_ACK")},
+                                       {s("restored"), 0},
+                                       {s("resequenced"), 1},
+                                       {s("duplicates"), 0},
+                                       {s("conflicts"), 0},
+                                       {s("skipped"), QJsonArray()},
+                                       {s("headServerSeq"), 4},
+                                       {s("epoch"), kE2}});
         const QList<QJsonObject> resent = rig.takeOfType(s("UPDATE_INIT"));
         QCOMPARE(resent.size(), 1);
         QCOMPARE(resent[0].value(s("updates")).toArray().at(0).toObject().value(s("localSeqNum")).toInteger(), 1);
