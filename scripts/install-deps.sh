@@ -10,6 +10,10 @@ test_pkgs=(clang libclang-rt-14-dev clang-format)
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
     want+=("${test_pkgs[@]}")
+    # Browser tests (tests/web): Debian's Chromium; Node and npm from Debian unless already there.
+    want+=(chromium)
+    command -v node >/dev/null || want+=(nodejs)
+    command -v npm >/dev/null || want+=(npm)
 fi
 
 missing=()
@@ -21,4 +25,9 @@ if (( ${#missing[@]} )); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+    # playwright-core as pinned in package-lock.json; it downloads no browser (Debian's is used).
+    (cd "$(dirname "$0")/.." && npm ci --no-audit --no-fund --loglevel=error)
 fi

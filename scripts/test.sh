@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: the normal build's ctest suite, the same suite built with
-# AddressSanitizer + UndefinedBehaviorSanitizer, and a short libFuzzer run of every fuzz target.
-# Debian 12, as root. FUZZ_SECONDS (default 30) sets each fuzzer's run time.
+# Sets up and runs every test: the normal build's ctest suite (with the sync simulation over 2000
+# seeds), the browser tests, the same ctest suite built with AddressSanitizer +
+# UndefinedBehaviorSanitizer (the simulation over 300 seeds there), and a short libFuzzer run of
+# every fuzz target. Debian 12, as root. FUZZ_SECONDS (default 30) sets each fuzzer's run time.
+#   --long   the soak: 100,000 simulation seeds and 100 server kills in the plain build (hours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 log=$(mktemp -d)
+long=0
+[[ "${1:-}" == "--long" ]] && long=1
 
 bash scripts/install-deps.sh --test
 
@@ -18,6 +22,15 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOLL_WERROR=ON >
 cmake --build build -j"$jobs"
 echo "== tests"
 ctest --test-dir build -j"$jobs" --output-on-failure | tee "$log/plain.txt"
+if (( long )); then
+    echo "== soak: simulation over 100,000 seeds, 100 server kills under load"
+    OLL_SIM_FIRST_SEED=1 OLL_SIM_SEEDS=100000 build/tests/sim/tst_simulation
+    OLL_CRASH_KILLS=100 build/tests/integration/tst_crashloop
+fi
+
+echo "== web (client library and adapter in Node; end to end in Chromium against build/)"
+OLL_SERVER_BIN="$PWD/build/app/openlifter-live-server" \
+    node --test --test-reporter=tap tests/web/unit/*.test.js tests/web/e2e/*.test.js | tee "$log/web.txt"
 
 echo "== build with ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOLL_SANITIZERS=ON >/dev/null
@@ -25,7 +38,7 @@ cmake --build build-asan -j"$jobs"
 echo "== tests under ASan + UBSan"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 | tee "$log/asan.txt"
+OLL_SIM_SEEDS=300 ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 1800 | tee "$log/asan.txt"
 
 echo "== fuzzing"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/run-fuzz.sh | tee "$log/fuzz.txt"
@@ -34,5 +47,6 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/run-fuzz.sh | tee "$log/fuzz.txt
 # line means everything passed; count what ran.
 count() { grep -oE 'tests failed out of [0-9]+' "$1" | grep -oE '[0-9]+$'; }
 fuzzers=$(grep -cE '^fuzz_[a-z]+: .*, OK$' "$log/fuzz.txt" || true)
-total=$(( $(count "$log/plain.txt") + $(count "$log/asan.txt") + fuzzers ))
+web=$(grep -oE '^# pass [0-9]+' "$log/web.txt" | grep -oE '[0-9]+$')
+total=$(( $(count "$log/plain.txt") + $(count "$log/asan.txt") + fuzzers + web ))
 echo "all: ${total} passed, 0 failed"

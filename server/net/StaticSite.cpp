@@ -1,5 +1,6 @@
 #include "net/StaticSite.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -93,8 +94,9 @@ public:
     bool usable() const { return !m_root.isEmpty() && QFileInfo(m_root).isDir(); }
     const QString& prefix() const { return m_prefix; }
 
-    /// Answers a GET for `urlPath` (decoded), which starts with prefix() + "/".
-    QHttpServerResponse serve(const QString& urlPath) const
+    /// Answers a GET for `urlPath` (decoded), which starts with prefix() + "/". `ifNoneMatch` is
+    /// the request's If-None-Match header: a matching validator gets 304 without a body.
+    QHttpServerResponse serve(const QString& urlPath, const QByteArray& ifNoneMatch = {}) const
     {
         QString relative = urlPath.mid(m_prefix.size() + 1);
         if (relative.isEmpty() || relative.endsWith(QLatin1Char('/'))) {
@@ -107,12 +109,12 @@ public:
             if (m_kind == Kind::OpenLifterBuild && !relative.contains(QLatin1Char('.'))) {
                 const QString index = resolve(QStringLiteral("index.html"));
                 if (!index.isEmpty()) {
-                    return fileResponse(index);
+                    return fileResponse(index, ifNoneMatch);
                 }
             }
             return notFound();
         }
-        QHttpServerResponse response = fileResponse(file);
+        QHttpServerResponse response = fileResponse(file, ifNoneMatch);
         if (m_kind == Kind::AppFiles) {
             // The library's offline cache (lib/offline-sw.js) serves pages outside /lib/ (the
             // demo, OpenLifter under /openlifter/); its scope may be wider than its folder.
@@ -123,8 +125,9 @@ public:
 
 private:
     /// The canonical path of `relative` inside the root, or empty when it is not a regular file
-    /// inside the root. `..`, `.`, empty segments, backslashes and NULs are refused outright; the
-    /// canonical-path check also refuses symbolic links that lead out of the root.
+    /// inside the root. `..`, `.`, empty segments, hidden names (".git", ".env"), backslashes and
+    /// NULs are refused outright; the canonical-path check also refuses symbolic links that lead
+    /// out of the root.
     QString resolve(const QString& relative) const
     {
         if (relative.contains(QLatin1Char('\\')) || relative.contains(QChar(0))) {
@@ -132,7 +135,7 @@ private:
         }
         const QStringList segments = relative.split(QLatin1Char('/'));
         for (const QString& s : segments) {
-            if (s.isEmpty() || s == QLatin1String(".") || s == QLatin1String("..")) {
+            if (s.isEmpty() || s.startsWith(QLatin1Char('.'))) {
                 return {};
             }
         }
@@ -147,17 +150,36 @@ private:
         return canonical;
     }
 
-    static QHttpServerResponse fileResponse(const QString& path)
+    static QHttpServerResponse fileResponse(const QString& path, const QByteArray& ifNoneMatch)
     {
         QFile f(path);
         if (f.size() > maxStaticFileBytes || !f.open(QIODevice::ReadOnly)) {
             return notFound();
         }
-        QHttpServerResponse response(contentTypeFor(path), f.readAll());
         // Pages and the library change with the app; a stale cached module next to a new one
-        // would mix protocol versions, so browsers revalidate every time.
-        response.addHeader(QByteArrayLiteral("Cache-Control"), QByteArrayLiteral("no-cache"));
-        response.addHeader(QByteArrayLiteral("X-Content-Type-Options"), QByteArrayLiteral("nosniff"));
+        // would mix protocol versions, so browsers revalidate every time ("no-cache"). The
+        // validator (size and modification time) makes that revalidation a 304 without a body,
+        // so a tablet reloading a multi-MiB OpenLifter bundle does not fetch it again.
+        const QFileInfo info(f);
+        const QByteArray etag = "\"" + QByteArray::number(info.size(), 16) + '-'
+            + QByteArray::number(info.lastModified().toMSecsSinceEpoch(), 16) + '"';
+        const auto addCommonHeaders = [&etag](QHttpServerResponse& r) {
+            r.addHeader(QByteArrayLiteral("Cache-Control"), QByteArrayLiteral("no-cache"));
+            r.addHeader(QByteArrayLiteral("ETag"), etag);
+            r.addHeader(QByteArrayLiteral("X-Content-Type-Options"), QByteArrayLiteral("nosniff"));
+        };
+        if (!ifNoneMatch.isEmpty()) {
+            for (const QByteArray& candidate : ifNoneMatch.split(',')) {
+                const QByteArray tag = candidate.trimmed();
+                if (tag == etag || tag == "W/" + etag || tag == "*") {
+                    QHttpServerResponse notModified(QHttpServerResponse::StatusCode::NotModified);
+                    addCommonHeaders(notModified);
+                    return notModified;
+                }
+            }
+        }
+        QHttpServerResponse response(contentTypeFor(path), f.readAll());
+        addCommonHeaders(response);
         return response;
     }
 
@@ -177,7 +199,8 @@ void addMount(QHttpServer& http, const std::shared_ptr<const Mount>& mount)
     // QUrl-typed arguments match the rest of the path, slashes included ("<arg>" becomes ".*").
     http.route(mount->prefix() + QStringLiteral("/<arg>"), QHttpServerRequest::Method::Get,
                [mount](const QUrl&, const QHttpServerRequest& request) {
-                   return mount->serve(request.url().path(QUrl::FullyDecoded));
+                   return mount->serve(request.url().path(QUrl::FullyDecoded),
+                                       request.value(QByteArrayLiteral("If-None-Match")));
                });
 }
 

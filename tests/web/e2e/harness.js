@@ -1,0 +1,99 @@
+// Shared pieces of the end-to-end tests: the real server binary on a free loopback port with a
+// fresh data directory, and Debian's Chromium driven by playwright-core (never a downloaded
+// browser).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The server binary: $OLL_SERVER_BIN, else the normal build's. */
+export function serverBinary() {
+  return process.env.OLL_SERVER_BIN ?? join(repo, 'build/app/openlifter-live-server');
+}
+
+/**
+ * Starts the server on 127.0.0.1, port 0, serving resources/web of this checkout. Resolves with
+ * {origin, port, dataDir, stop(), kill()} once it prints its address. `port` and `dataDir` start it
+ * again where a killed one ran (same origin, so the pages' storage and sockets carry on).
+ */
+export async function startServer({ openlifterDir, port = 0, dataDir: existingDataDir } = {}) {
+  const bin = serverBinary();
+  if (!existsSync(bin)) throw new Error(`server binary not found: ${bin} (build it, or set OLL_SERVER_BIN)`);
+  const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'oll-e2e-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', dataDir, '--scrypt-log2n', '10',
+    '--web-dir', join(repo, 'resources/web')];
+  if (openlifterDir) args.push('--openlifter-dir', openlifterDir);
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const origin = await new Promise((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`server did not start: ${stderr}`)), 20000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on ([0-9.]+):([0-9]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(`http://${m[1]}:${m[2]}`);
+      }
+    });
+    proc.on('exit', (code) => rej(new Error(`server exited with ${code}: ${stderr}`)));
+  });
+  return {
+    origin,
+    port: Number(new URL(origin).port),
+    dataDir,
+    stderr: () => stderr,
+    /** SIGKILL, as a power cut would; the data directory stays. */
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium, headless, with a fresh profile (playwright makes one per launch). */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page with the demo loaded and its live client ready. */
+export async function openDemo(browser, origin, { name } = {}) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (err) => { console.error(`[${name}] page error:`, err); });
+  await page.goto(`${origin}/demo/?reconnectMs=100`);
+  await page.waitForFunction(() => window.demo !== undefined);
+  await page.evaluate(() => window.demo.ready);
+  return { context, page, name };
+}
+
+/** The synced part of a demo page's store, plus its client's counters. */
+export function meetOf(page) {
+  return page.evaluate(() => {
+    const s = window.demo.store.getState();
+    const c = window.demo.client;
+    return { meet: s.meet, entries: s.registration.entries, lookup: s.registration.lookup,
+      pending: c.pendingCount, seq: c.lastServerSeq, status: c.status, outOfSync: c.outOfSync };
+  });
+}
