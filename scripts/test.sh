@@ -25,7 +25,7 @@ ctest --test-dir build -j"$jobs" --output-on-failure | tee "$log/plain.txt"
 if (( long )); then
     echo "== soak: simulation over 100,000 seeds, 100 server kills under load"
     OLL_SIM_FIRST_SEED=1 OLL_SIM_SEEDS=100000 build/tests/sim/tst_simulation
-    OLL_CRASH_KILLS=100 build/tests/integration/tst_crashloop
+    OLL_CRASH_KILLS=100 QTEST_FUNCTION_TIMEOUT=86400000 build/tests/integration/tst_crashloop
 fi
 
 echo "== web (client library and adapter in Node; end to end in Chromium against build/)"

@@ -46,6 +46,10 @@ private:
                     = QStringLiteral("OLL_SIM_SEED=%1 %2").arg(seed).arg(QCoreApplication::applicationFilePath());
                 QFAIL(qPrintable(QStringLiteral("seed %1 failed: %2\n  replay: %3").arg(seed).arg(o.failure, replay)));
             }
+            if ((seed - first + 1) % 5000 == 0) {
+                std::printf("  ... %llu seeds passed\n", static_cast<unsigned long long>(seed - first + 1));
+                std::fflush(stdout);
+            }
             total.updates += o.updates;
             total.acked += o.acked;
             total.conflicts += o.conflicts;
@@ -91,6 +95,11 @@ int main(int argc, char** argv)
 {
     // Hash iteration order must not vary between runs of one seed.
     QHashSeed::setDeterministicGlobalSeed();
+    // QtTest's watchdog ends a test function after 5 minutes; a soak of 100,000 seeds takes
+    // longer (ctest's own timeout still bounds the default run).
+    if (!qEnvironmentVariableIsSet("QTEST_FUNCTION_TIMEOUT")) {
+        qputenv("QTEST_FUNCTION_TIMEOUT", "86400000");
+    }
     QCoreApplication app(argc, argv);
     TestSimulation test;
     return QTest::qExec(&test, argc, argv);
