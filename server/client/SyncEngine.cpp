@@ -247,7 +247,7 @@ SyncEngine::SyncEngine(const PersistedState& state, Limits limits, QObject* pare
     m_baseState = stateFromDocument(state.baseState, m_limits);
     m_compactedAfter = state.compactedAfter;
     for (const QJsonObject& m : state.recoveryOutbox) {
-        m_recoveryOutbox.append(OutboxItem{m_nextOutboxId++, m, false});
+        m_recoveryOutbox.append(OutboxItem{m_nextOutboxId++, m, false, false, 0, QString()});
     }
     m_reportedPendingCount = pendingCount();
     recomputeCanonical();
@@ -699,7 +699,7 @@ void SyncEngine::handleRelay(const QJsonObject& m)
         m_pullInFlight = false;
     }
     settle(true);
-    if (pullAnswer && m_holdPending && m_recoveryOutbox.isEmpty()) {
+    if (pullAnswer && m_holdPending && !hasUnansweredRecovery()) {
         // The server vouched for this log (no SERVER_PULL): nothing of it needs giving back.
         releasePending();
     }
@@ -873,7 +873,7 @@ void SyncEngine::handleServerPull(const QJsonObject& m)
         sendPull();
         m_sentOnTransport.clear();
     }
-    if (m_recoveryOutbox.isEmpty()) {
+    if (!hasUnansweredRecovery()) {
         releasePending();
     } else {
         m_holdPending = true;
@@ -895,8 +895,8 @@ qint64 SyncEngine::pushRecovery(qint64 seq)
         }
         // Kept until the server answers: these entries leave the canonical log below, so a
         // dropped connection must not lose them (sendRecoveryOutbox sends them again).
-        m_recoveryOutbox.append(
-            OutboxItem{m_nextOutboxId++, QJsonObject{{str("epoch"), epoch}, {str("entries"), batch}}, false});
+        m_recoveryOutbox.append(OutboxItem{
+            m_nextOutboxId++, QJsonObject{{str("epoch"), epoch}, {str("entries"), batch}}, false, false, 0, QString()});
         batch = QJsonArray();
         batchBytes = 0;
     };
@@ -945,14 +945,14 @@ void SyncEngine::sendRecoveryOutbox()
 
 void SyncEngine::releasePending()
 {
-    if (m_clampAfterRecovery && (m_recoveryRenumbered || !m_recoveryOutbox.isEmpty())) {
+    if (m_clampAfterRecovery && (m_recoveryRenumbered || hasUnansweredRecovery())) {
         // The entries they were made on came back with other numbers (or not yet): they saw
         // nothing the server numbers above k'.
         for (PendingUpdate& p : m_pending) {
             p.afterServerSeqNum = std::min(p.afterServerSeqNum, *m_clampAfterRecovery);
         }
     }
-    if (m_recoveryOutbox.isEmpty()) {
+    if (!hasUnansweredRecovery()) {
         m_clampAfterRecovery.reset();
         m_recoveryRenumbered = false;
     }
@@ -961,12 +961,29 @@ void SyncEngine::releasePending()
     flush();
 }
 
+bool SyncEngine::hasUnansweredRecovery() const
+{
+    return std::any_of(m_recoveryOutbox.cbegin(), m_recoveryOutbox.cend(),
+                       [](const OutboxItem& item) { return !item.answered; });
+}
+
+void SyncEngine::pruneOutbox()
+{
+    // The server holds what was pushed, and so does this client again (it caught up with the
+    // head the answer named, in the same history): the copy in the outbox is no longer needed.
+    m_recoveryOutbox.removeIf([this](const OutboxItem& item) {
+        return item.answered && !m_recoveryAwaiting.contains(item.id)
+            && (item.answeredEpoch.isEmpty() || item.answeredEpoch == m_epoch) && m_lastServerSeq >= item.answeredHead;
+    });
+}
+
 void SyncEngine::resetOutboxSent()
 {
     // Replies to pushes of an earlier transport or session never come: send those again.
     m_recoveryAwaiting.clear();
     for (OutboxItem& item : m_recoveryOutbox) {
         item.sent = false;
+        item.answered = false; // the server may have lost them again since: ask again
     }
 }
 
@@ -986,12 +1003,19 @@ void SyncEngine::handleRecoveryAck(const QJsonObject& m)
     m_knownHead = std::max(m_knownHead, r.headServerSeq);
     if (!m_recoveryAwaiting.isEmpty()) {
         const quint64 id = m_recoveryAwaiting.takeFirst();
-        m_recoveryOutbox.removeIf([id](const OutboxItem& item) { return item.id == id; });
+        for (OutboxItem& item : m_recoveryOutbox) {
+            if (item.id == id) {
+                item.answered = true;
+                item.answeredHead = r.headServerSeq;
+                item.answeredEpoch = r.epoch;
+            }
+        }
     }
     if (r.resequenced > 0 || r.conflicts > 0 || !r.skipped.isEmpty()) {
         m_recoveryRenumbered = true;
     }
-    if (m_recoveryOutbox.isEmpty()) {
+    pruneOutbox();
+    if (!hasUnansweredRecovery()) {
         releasePending();
     }
     Q_EMIT recoveryAcked(r);
@@ -1175,6 +1199,9 @@ void SyncEngine::settle(bool pendingMayHaveChanged)
     if (pendingMayHaveChanged || before != m_lastServerSeq) {
         rebuildLocal();
         Q_EMIT localStateChanged();
+    }
+    if (before != m_lastServerSeq) {
+        pruneOutbox();
     }
     emitChanges();
 }

@@ -310,7 +310,14 @@ private:
         quint64 id = 0;
         QJsonObject message; // epoch + entries
         bool sent = false; // on the current transport and session
+        // Answered by RECOVERY_ACK: kept until this client holds the server's log up to the head
+        // the answer named, so a server that loses them again can still be given them.
+        bool answered = false;
+        qint64 answeredHead = 0;
+        QString answeredEpoch;
     };
+    bool hasUnansweredRecovery() const;
+    void pruneOutbox();
     QList<OutboxItem> m_recoveryOutbox; // see PersistedState::recoveryOutbox
     QList<quint64> m_recoveryAwaiting; // ids sent on this transport, in the order replies come
     /// Pending updates wait while the server may still ask for this client's log: sent before the

@@ -253,7 +253,7 @@ export class LiveClient extends EventTarget {
   get hasSession() { return !!this._session.sessionToken; }
   get isDisplay() { return this._session.role === 'display'; }
   get serverPullHead() { return this._serverPullHead; }
-  /** RECOVERY_PUSH messages not yet answered by RECOVERY_ACK. */
+  /** RECOVERY_PUSH messages kept: unanswered, or answered but not yet pulled back. */
   get recoveryOutboxSize() { return this._outbox.length; }
   /** True while pending updates wait for the server's answer to a pull or a recovery push. */
   get holdingPending() { return this._holdPending; }
@@ -933,7 +933,7 @@ export class LiveClient extends EventTarget {
    * log back: nothing of it needs giving back, so held pending updates may go.
    */
   _pullAnswered() {
-    if (this._holdPending && this._outbox.length === 0) this._releasePending();
+    if (this._holdPending && !this._hasUnansweredRecovery()) this._releasePending();
   }
 
   /**
@@ -1121,7 +1121,7 @@ export class LiveClient extends EventTarget {
       this._sendPull();
       this._sentOnSocket.clear();
     }
-    if (this._outbox.length === 0) this._releasePending();
+    if (!this._hasUnansweredRecovery()) this._releasePending();
     else this._holdPending = true;
     this._settle(true);
     this._emit('serverpull', { lastServerSeq: k, epoch: m.epoch });
@@ -1177,7 +1177,21 @@ export class LiveClient extends EventTarget {
   /** Replies to pushes of an earlier socket or session never come: those are sent again. */
   _resetOutboxSent() {
     this._recoveryAwaiting = [];
-    for (const item of this._outbox) item.sent = false;
+    // Answered ones too: the server may have lost them again since.
+    for (const item of this._outbox) Object.assign(item, { sent: false, answered: false });
+  }
+
+  _hasUnansweredRecovery() {
+    return this._outbox.some((item) => !item.answered);
+  }
+
+  /** Drops pushed copies the server holds and this page holds again (caught up, same history). */
+  _pruneOutbox() {
+    const before = this._outbox.length;
+    this._outbox = this._outbox.filter((item) => !(item.answered && !this._recoveryAwaiting.includes(item.id)
+      && (!item.answeredEpoch || item.answeredEpoch === this._session.epoch)
+      && this._lastServerSeq >= item.answeredHead));
+    if (this._outbox.length !== before) this._saveOutbox();
   }
 
   _saveOutbox() {
@@ -1187,7 +1201,7 @@ export class LiveClient extends EventTarget {
   /** Lets the held pending updates go, clamped if the server renumbered what they were made on. */
   _releasePending() {
     const clamp = this._recoveryClamp;
-    if (clamp && (clamp.renumbered || this._outbox.length > 0)) {
+    if (clamp && (clamp.renumbered || this._hasUnansweredRecovery())) {
       // The entries they were made on came back with other numbers (or not yet): they saw
       // nothing the server numbers above k'.
       const changed = [];
@@ -1199,7 +1213,7 @@ export class LiveClient extends EventTarget {
       }
       if (changed.length) this._store.putPending(changed);
     }
-    if (this._outbox.length === 0) this._setRecoveryClamp(null);
+    if (!this._hasUnansweredRecovery()) this._setRecoveryClamp(null);
     this._holdPending = false;
     this._sentOnSocket.clear();
     this._flush();
@@ -1219,13 +1233,17 @@ export class LiveClient extends EventTarget {
     this._knownHead = Math.max(this._knownHead, report.headServerSeq);
     if (this._recoveryAwaiting.length > 0) {
       const id = this._recoveryAwaiting.shift();
-      this._outbox = this._outbox.filter((item) => item.id !== id);
-      this._saveOutbox();
+      // Kept until this page holds the server's log up to the head the answer names: a server
+      // that loses the entries again before then can still be given them.
+      for (const item of this._outbox) {
+        if (item.id === id) Object.assign(item, { answered: true, answeredHead: report.headServerSeq, answeredEpoch: report.epoch });
+      }
     }
     if ((report.resequenced > 0 || report.conflicts > 0 || report.skipped.length > 0) && this._recoveryClamp) {
       this._setRecoveryClamp({ ...this._recoveryClamp, renumbered: true });
     }
-    if (this._outbox.length === 0) this._releasePending();
+    this._pruneOutbox();
+    if (!this._hasUnansweredRecovery()) this._releasePending();
     this._emitStatus();
     this._emit('recoveryack', report);
     // The restored and re-sequenced entries come as relays; if this client is not caught up with
@@ -1315,6 +1333,7 @@ export class LiveClient extends EventTarget {
     }
     this._canonicalDoc = doc;
     this._appliedSeq = this._lastServerSeq;
+    if (before !== this._lastServerSeq && this._outbox.length > 0) this._pruneOutbox();
     if (pendingMayHaveChanged || before !== this._lastServerSeq) {
       const prev = this._localDoc;
       this._rebuildLocal();
