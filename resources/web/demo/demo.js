@@ -25,9 +25,13 @@ const live = connectLive({
 const store = createStore(live.adapter.wrapReducer(persistingReducer), applyMiddleware(live.adapter.middleware));
 live.adapter.attach(store);
 
+let persisted = null;
 store.subscribe(() => {
+  const state = store.getState();
+  if (state === persisted) return; // an action that changed nothing: the saved copy is current
+  persisted = state;
   try {
-    localStorage.setItem(PERSIST_KEY, JSON.stringify(store.getState()));
+    localStorage.setItem(PERSIST_KEY, JSON.stringify(state));
   } catch { /* private mode: nothing persisted */ }
 });
 
@@ -43,7 +47,7 @@ const panel = document.getElementById('panel');
 panel.adapter = live.adapter;
 
 // A copy of this page for reloads without network (https or localhost only).
-const offlineReady = registerOfflineCache({ scope: new URL('./', location.href).pathname })
+const offlineReady = registerOfflineCache()
   .catch((err) => ({ supported: false, cached: 0, error: String(err) }));
 
 /** For the end-to-end tests and for poking around in the console. */

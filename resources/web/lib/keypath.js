@@ -72,16 +72,6 @@ export function parseKey(key) {
   return segments;
 }
 
-/** True when `key` parses. */
-export function isValidKey(key) {
-  try {
-    parseKey(key);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** `registration.entries[id=5007]`: the key of an array element addressed by its id. */
 export function idKey(arrayKey, id) {
   return `${arrayKey}[id=${id}]`;

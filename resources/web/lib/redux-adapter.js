@@ -60,6 +60,8 @@ export const PUBLISHED_LIFTING_FIELDS = Object.freeze(['day', 'platform', 'fligh
   'overrideEntryId']);
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** A member name a key can address with `.name` (docs/protocol.md §7). */
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const hasNumericIds = (arr) => Array.isArray(arr) && arr.every((e) => isObject(e) && Number.isSafeInteger(e.id)
   && e.id >= 0);
 
@@ -113,7 +115,7 @@ export function diffState(state, doc, { skipMissing = false } = {}) {
 function diffObjectMembers(prefix, a, b, out) {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const k of keys) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) continue; // not addressable; OpenLifter has none
+    if (!FIELD_NAME.test(k)) continue; // not addressable; OpenLifter has none
     const va = a[k];
     const vb = b[k];
     if (va === undefined && vb === undefined) continue;
@@ -162,7 +164,7 @@ function diffEntry(mine, theirs, out) {
     const a = mine[k];
     const b = theirs[k];
     if (a === undefined || deepEqual(a, b)) continue;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+    if (!FIELD_NAME.test(k)) {
       out.push([base, mine]);
       return;
     }

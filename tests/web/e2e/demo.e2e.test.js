@@ -3,9 +3,10 @@
 // storage, separate network switches): two updating tables and one display.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, meetOf, openDemo, startServer } from './harness.js';
+import {
+  converged, demoReady, goLive, joinMeet, launchChromium, meetOf, openDemo, startServer, type,
+} from './harness.js';
 
-const PASSWORD = 'correct horse battery';
 let server;
 let browser;
 
@@ -19,65 +20,14 @@ after(async () => {
   await server?.stop();
 });
 
-/** Creates a meet on page A (Platform A, 10; Weigh-in, 5; Board, 0) through the panel. */
-async function goLive(page) {
-  await page.fill('[data-ref=createPassword]', PASSWORD);
-  await page.fill('[data-ref=createPassword2]', PASSWORD);
-  await page.selectOption('[data-ref=thisLocation]', 'Platform A');
-  await page.click('[data-action=go-live]');
-  await page.waitForFunction(() => window.demo.client.meetId && window.demo.client.synced);
-  return page.locator('.meetid').textContent();
-}
-
-async function join(page, meetIdAsShown, location, display = false) {
-  await page.fill('[data-ref=joinMeetId]', meetIdAsShown);
-  await page.fill('[data-ref=joinPassword]', PASSWORD);
-  await page.fill('[data-ref=joinLocation]', location);
-  if (display) await page.check('[data-ref=joinDisplay]');
-  await page.click('[data-action=join]');
-  await page.waitForFunction(() => window.demo.client.synced && !window.demo.client.outOfSync);
-}
-
-/** Types into an input and leaves it, as a person does (the change event commits it). */
-async function type(page, selector, value) {
-  await page.fill(selector, value);
-  await page.press(selector, 'Tab');
-}
-
-/** Waits until every page is online, has nothing pending and shows the same meet. */
-async function converged(pages) {
-  for (const p of pages) {
-    await p.page.waitForFunction(() => {
-      const c = window.demo.client;
-      return c.online && c.pendingCount === 0 && !c.outOfSync;
-    });
-  }
-  let states;
-  for (let i = 0; i < 200; i++) {
-    states = await Promise.all(pages.map((p) => meetOf(p.page)));
-    const seqs = new Set(states.map((s) => s.seq));
-    if (seqs.size === 1) break;
-    // Different heads: wait for the lagging page to reach the highest one.
-    const max = Math.max(...seqs);
-    for (const p of pages) await p.page.waitForFunction((h) => window.demo.client.lastServerSeq >= h, max);
-  }
-  for (const s of states.slice(1)) {
-    assert.deepEqual(s.meet, states[0].meet);
-    assert.deepEqual(s.entries, states[0].entries);
-    assert.deepEqual(s.lookup, states[0].lookup);
-    assert.equal(s.seq, states[0].seq);
-  }
-  return states[0];
-}
-
 test('two tables and a display: edits both ways, offline edits, a reload while offline, convergence', async () => {
   const a = await openDemo(browser, server.origin, { name: 'A' });
   const w = await openDemo(browser, server.origin, { name: 'W' });
   const d = await openDemo(browser, server.origin, { name: 'D' });
   const shown = await goLive(a.page);
   assert.match(shown, /^\d{3} \d{3} \d{3}$/);
-  await join(w.page, shown, 'Weigh-in'); // typed with spaces, as shown
-  await join(d.page, shown.replace(/ /g, ''), 'Board', true);
+  await joinMeet(w.page, shown, 'Weigh-in'); // typed with spaces, as shown
+  await joinMeet(d.page, shown.replace(/ /g, ''), 'Board', { display: true });
 
   // A -> everyone.
   await type(a.page, '#meetName', 'Spring Open');
@@ -124,8 +74,7 @@ test('two tables and a display: edits both ways, offline edits, a reload while o
   // Reload W while it is still offline: nothing it did is lost.
   await w.page.evaluate(() => window.demo.client.whenSaved());
   await w.page.reload();
-  await w.page.waitForFunction(() => window.demo !== undefined);
-  await w.page.evaluate(() => window.demo.ready);
+  await demoReady(w.page);
   const reloaded = await meetOf(w.page);
   assert.equal(reloaded.pending, pendingBefore);
   assert.equal(reloaded.status, 'offline');
@@ -149,18 +98,14 @@ test('two tables and a display: edits both ways, offline edits, a reload while o
   for (const p of [a, w, d]) await p.context.close();
 });
 
-test('a conflicting offline edit resolves by priority; the losing page shows the winner\'s value', async (t) => {
+test('a conflicting offline edit resolves by priority; the losing page shows the winner\'s value', async () => {
   const a = await openDemo(browser, server.origin, { name: 'A' });
   const w = await openDemo(browser, server.origin, { name: 'W' });
   const d = await openDemo(browser, server.origin, { name: 'D' });
   const shown = await goLive(a.page);
-  if (!(await a.page.evaluate(() => window.demo.client.epoch))) {
-    t.skip('this server does not detect conflicts yet (no epoch in MEET_CREATED)');
-    for (const p of [a, w, d]) await p.context.close();
-    return;
-  }
-  await join(w.page, shown, 'Weigh-in');
-  await join(d.page, shown, 'Board', true);
+  assert.ok(await a.page.evaluate(() => window.demo.client.epoch), 'MEET_CREATED carries an epoch');
+  await joinMeet(w.page, shown, 'Weigh-in');
+  await joinMeet(d.page, shown, 'Board', { display: true });
   await a.page.click('[data-testid=add-lifter]');
   const id = await a.page.evaluate(() => window.demo.store.getState().registration.entries[0].id);
   await type(a.page, `tr[data-entry-id="${id}"] [data-field=bodyweightKg]`, '80');

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -77,14 +78,19 @@ export function launchChromium() {
   });
 }
 
+/** Waits until the demo on `page` has loaded and its live client is ready (also after a reload). */
+export async function demoReady(page) {
+  await page.waitForFunction(() => window.demo !== undefined);
+  await page.evaluate(() => window.demo.ready);
+}
+
 /** A page with the demo loaded and its live client ready. */
 export async function openDemo(browser, origin, { name } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (err) => { console.error(`[${name}] page error:`, err); });
   await page.goto(`${origin}/demo/?reconnectMs=100`);
-  await page.waitForFunction(() => window.demo !== undefined);
-  await page.evaluate(() => window.demo.ready);
+  await demoReady(page);
   return { context, page, name };
 }
 
@@ -96,4 +102,61 @@ export function meetOf(page) {
     return { meet: s.meet, entries: s.registration.entries, lookup: s.registration.lookup,
       pending: c.pendingCount, seq: c.lastServerSeq, status: c.status, outOfSync: c.outOfSync };
   });
+}
+
+export const PASSWORD = 'correct horse battery';
+
+/** Creates a meet on `page` as Platform A (Platform A, 10; Weigh-in, 5; Board, 0) through the panel. */
+export async function goLive(page) {
+  await page.fill('[data-ref=createPassword]', PASSWORD);
+  await page.fill('[data-ref=createPassword2]', PASSWORD);
+  await page.selectOption('[data-ref=thisLocation]', 'Platform A');
+  await page.click('[data-action=go-live]');
+  await page.waitForFunction(() => window.demo.client.meetId && window.demo.client.synced);
+  return page.locator('.meetid').textContent();
+}
+
+/** Joins the meet through the panel, as an updating table or (display) a display. */
+export async function joinMeet(page, meetIdAsShown, location, { display = false } = {}) {
+  await page.fill('[data-ref=joinMeetId]', meetIdAsShown);
+  await page.fill('[data-ref=joinPassword]', PASSWORD);
+  await page.fill('[data-ref=joinLocation]', location);
+  if (display) await page.check('[data-ref=joinDisplay]');
+  await page.click('[data-action=join]');
+  await page.waitForFunction(() => window.demo.client.synced && !window.demo.client.outOfSync);
+}
+
+/** Types into an input and leaves it, as a person does (the change event commits it). */
+export async function type(page, selector, value) {
+  await page.fill(selector, value);
+  await page.press(selector, 'Tab');
+}
+
+/**
+ * Waits until every page is online with nothing pending, out of sync or awaiting a recovery
+ * answer, and all are at the same seq; asserts they hold the same meet and returns it.
+ */
+export async function converged(pages) {
+  for (const p of pages) {
+    await p.page.waitForFunction(() => {
+      const c = window.demo.client;
+      return c.online && c.pendingCount === 0 && !c.outOfSync && c.recoveryOutboxSize === 0;
+    });
+  }
+  let states;
+  for (let i = 0; i < 200; i++) {
+    states = await Promise.all(pages.map((p) => meetOf(p.page)));
+    const seqs = new Set(states.map((s) => s.seq));
+    if (seqs.size === 1) break;
+    // Different heads: wait for the lagging pages to reach the highest one.
+    const max = Math.max(...seqs);
+    for (const p of pages) await p.page.waitForFunction((h) => window.demo.client.lastServerSeq >= h, max);
+  }
+  for (const s of states.slice(1)) {
+    assert.deepEqual(s.meet, states[0].meet);
+    assert.deepEqual(s.entries, states[0].entries);
+    assert.deepEqual(s.lookup, states[0].lookup);
+    assert.equal(s.seq, states[0].seq);
+  }
+  return states[0];
 }

@@ -7,9 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { launchChromium, meetOf, openDemo, startServer } from './harness.js';
+import { converged, goLive, joinMeet, launchChromium, openDemo, startServer, type } from './harness.js';
 
-const PASSWORD = 'correct horse battery';
 let server;
 let browser;
 
@@ -22,47 +21,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function goLive(page) {
-  await page.fill('[data-ref=createPassword]', PASSWORD);
-  await page.fill('[data-ref=createPassword2]', PASSWORD);
-  await page.selectOption('[data-ref=thisLocation]', 'Platform A');
-  await page.click('[data-action=go-live]');
-  await page.waitForFunction(() => window.demo.client.meetId && window.demo.client.synced);
-  return page.locator('.meetid').textContent();
-}
-
-async function joinMeet(page, meetIdAsShown, location) {
-  await page.fill('[data-ref=joinMeetId]', meetIdAsShown);
-  await page.fill('[data-ref=joinPassword]', PASSWORD);
-  await page.fill('[data-ref=joinLocation]', location);
-  await page.click('[data-action=join]');
-  await page.waitForFunction(() => window.demo.client.synced && !window.demo.client.outOfSync);
-}
-
-async function type(page, selector, value) {
-  await page.fill(selector, value);
-  await page.press(selector, 'Tab');
-}
-
-/** Every page online, nothing pending or unanswered, all at the same seq with the same meet. */
-async function converged(pages) {
-  for (const p of pages) {
-    await p.page.waitForFunction(() => {
-      const c = window.demo.client;
-      return c.online && c.pendingCount === 0 && !c.outOfSync && c.recoveryOutboxSize === 0;
-    });
-  }
-  const max = Math.max(...(await Promise.all(pages.map((p) => meetOf(p.page)))).map((s) => s.seq));
-  for (const p of pages) await p.page.waitForFunction((h) => window.demo.client.lastServerSeq >= h, max);
-  const states = await Promise.all(pages.map((p) => meetOf(p.page)));
-  for (const s of states.slice(1)) {
-    assert.deepEqual(s.meet, states[0].meet);
-    assert.deepEqual(s.entries, states[0].entries);
-    assert.equal(s.seq, states[0].seq);
-  }
-  return states[0];
-}
 
 function journal(path) {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');

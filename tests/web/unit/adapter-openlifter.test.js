@@ -9,34 +9,11 @@
 // heard from the server, so both updates carry the same afterServerSeqNum.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveClient } from '../../../resources/web/lib/sync-client.js';
-import { MemoryStore } from '../../../resources/web/lib/storage.js';
-import { createLiveAdapter, ID_BLOCK_BASE, ID_BLOCK_SIZE, buildLookup } from '../../../resources/web/lib/redux-adapter.js';
+import { ID_BLOCK_BASE, ID_BLOCK_SIZE, buildLookup } from '../../../resources/web/lib/redux-adapter.js';
 import { valueAt } from '../../../resources/web/lib/keypath.js';
-import { applyMiddleware, createStore } from '../../../resources/web/demo/mini-redux.js';
-import { actions, newDefaultEntry, newMeetState, rootReducer } from '../../../resources/web/demo/openlifter-model.js';
-import { FakeServer, until } from '../support/fake-server.js';
-
-const PASSWORD = 'correct horse battery';
-const ENDPOINTS = [
-  { locationName: 'Platform A', priority: 10 },
-  { locationName: 'Weigh-in', priority: 5 },
-  { locationName: 'Board', priority: 0 },
-];
-
-async function table(server) {
-  const client = await LiveClient.open({ url: 'ws://fake/live', store: new MemoryStore(), WebSocket: server.WebSocket,
-    window: null, reconnectDelayMs: 2, reconnectMaxDelayMs: 20 });
-  const adapter = createLiveAdapter({ client, newEntry: newDefaultEntry });
-  const store = createStore(adapter.wrapReducer(rootReducer), applyMiddleware(adapter.middleware));
-  return { client, adapter, store, dispatch: store.dispatch, state: () => store.getState() };
-}
-
-async function settled(...tables) {
-  await until(() => tables.every((t) => t.client.pendingCount === 0 && t.client.synced && !t.client.outOfSync
-    && t.adapter.idBlocks().claims.length === 0)
-    && new Set(tables.map((t) => t.client.lastServerSeq)).size === 1);
-}
+import { actions, newDefaultEntry, newMeetState } from '../../../resources/web/demo/openlifter-model.js';
+import { FakeServer } from '../support/fake-server.js';
+import { ENDPOINTS, PASSWORD, sentKeys, settled, table } from '../support/fixtures.js';
 
 /** Platform A (priority 10) creates the meet, Weigh-in (priority 5) joins. */
 async function twoTables(server, setup) {
@@ -57,9 +34,6 @@ function assertSameMeet(x, y) {
   assert.deepEqual(sy.registration.entries, sx.registration.entries);
   for (const s of [sx, sy]) assert.deepEqual(s.registration.lookup, buildLookup(s.registration.entries));
 }
-
-const sentKeys = (server, from = 0) => server.received.slice(from).filter((m) => m.msgType === 'UPDATE_INIT')
-  .flatMap((m) => m.updates.map((u) => u.updateKey));
 
 const lifters = (n, extra = {}) => (t) => {
   for (let i = 0; i < n; i++) t.dispatch(actions.newRegistration({ name: `L${i}`, ...extra }));

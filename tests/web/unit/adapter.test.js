@@ -2,27 +2,10 @@
 // the OpenLifter action cases of the research note §2, against the in-process fake server.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveClient } from '../../../resources/web/lib/sync-client.js';
-import { MemoryStore } from '../../../resources/web/lib/storage.js';
-import { createLiveAdapter, ID_BLOCK_BASE, ID_BLOCK_SIZE, buildLookup } from '../../../resources/web/lib/redux-adapter.js';
-import { applyMiddleware, createStore } from '../../../resources/web/demo/mini-redux.js';
+import { ID_BLOCK_BASE, ID_BLOCK_SIZE, buildLookup } from '../../../resources/web/lib/redux-adapter.js';
 import { actions, newDefaultEntry, newMeetState, rootReducer } from '../../../resources/web/demo/openlifter-model.js';
 import { FakeServer, until } from '../support/fake-server.js';
-
-const PASSWORD = 'correct horse battery';
-const ENDPOINTS = [
-  { locationName: 'Platform A', priority: 10 },
-  { locationName: 'Weigh-in', priority: 5 },
-  { locationName: 'Board', priority: 0 },
-];
-
-async function table(server) {
-  const client = await LiveClient.open({ url: 'ws://fake/live', store: new MemoryStore(), WebSocket: server.WebSocket,
-    window: null, reconnectDelayMs: 2, reconnectMaxDelayMs: 20 });
-  const adapter = createLiveAdapter({ client, newEntry: newDefaultEntry });
-  const store = createStore(adapter.wrapReducer(rootReducer), applyMiddleware(adapter.middleware));
-  return { client, adapter, store, dispatch: store.dispatch, state: () => store.getState() };
-}
+import { ENDPOINTS, PASSWORD, sentKeys, settled, table } from '../support/fixtures.js';
 
 /** Two tables (Platform A creates, Weigh-in joins) with idle logs and their id blocks. */
 async function twoTables(server, setup) {
@@ -38,12 +21,6 @@ async function twoTables(server, setup) {
   return { a, w, meetId: m.meetId };
 }
 
-async function settled(...tables) {
-  await until(() => tables.every((t) => t.client.pendingCount === 0 && t.client.synced && !t.client.outOfSync
-    && t.adapter.idBlocks().claims.length === 0)
-    && new Set(tables.map((t) => t.client.lastServerSeq)).size === 1);
-}
-
 /** The synced part of two stores is identical, and each lookup matches its entries. */
 function assertSameMeet(x, y) {
   const sx = x.state();
@@ -53,9 +30,6 @@ function assertSameMeet(x, y) {
   assert.deepEqual(sy.versions, sx.versions);
   for (const s of [sx, sy]) assert.deepEqual(s.registration.lookup, buildLookup(s.registration.entries));
 }
-
-const sentKeys = (server, from = 0) => server.received.slice(from).filter((m) => m.msgType === 'UPDATE_INIT')
-  .flatMap((m) => m.updates.map((u) => u.updateKey));
 
 test('going live publishes the meet; a joining table adopts it and keeps its own language and lifting', async () => {
   const server = new FakeServer();

@@ -5,24 +5,13 @@
 // Against the in-process fake server (support/fake-server.js); every wait is for a condition.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveClient, UNKNOWN_EPOCH } from '../../../resources/web/lib/sync-client.js';
+import { UNKNOWN_EPOCH } from '../../../resources/web/lib/sync-client.js';
 import { MemoryStore } from '../../../resources/web/lib/storage.js';
 import { FakeServer, until } from '../support/fake-server.js';
-
-const PASSWORD = 'correct horse battery';
-const ENDPOINTS = [
-  { locationName: 'Platform A', priority: 10 },
-  { locationName: 'Weigh-in', priority: 5 },
-  { locationName: 'Board', priority: 0 },
-];
-
-function open(server, store = new MemoryStore()) {
-  return LiveClient.open({ url: 'ws://fake/live', store, WebSocket: server.WebSocket, window: null,
-    reconnectDelayMs: 2, reconnectMaxDelayMs: 20 });
-}
+import { ENDPOINTS, PASSWORD, openClient } from '../support/fixtures.js';
 
 async function join(server, meetId, locationName, role = 'update', store = new MemoryStore()) {
-  const c = await open(server, store);
+  const c = await openClient(server, store);
   await c.joinMeet({ meetId, password: PASSWORD, locationName, role });
   await until(() => c.synced && !c.outOfSync);
   return c;
@@ -30,7 +19,7 @@ async function join(server, meetId, locationName, role = 'update', store = new M
 
 /** Client A creates a meet and writes three entries (seqs 1..3). */
 async function meetWithThree(server, store = new MemoryStore()) {
-  const a = await open(server, store);
+  const a = await openClient(server, store);
   const { meetId } = await a.createMeet({ thisLocationName: 'Platform A', password: PASSWORD, endpoints: ENDPOINTS });
   a.update('meet.name', 'one');
   a.update('meet.city', 'two');
@@ -177,7 +166,7 @@ test('the recovery outbox is persisted: a reload before the answer still gives t
   assert.equal((await store.load()).outbox.length, 1);
   assert.deepEqual((await store.load()).canonical.map((e) => e.serverSeqNum), [1], 'the log itself dropped them');
   server.intercept = null;
-  const a2 = await open(server, store);
+  const a2 = await openClient(server, store);
   assert.equal(a2.recoveryOutboxSize, 1);
   a2.setOnline(true);
   await until(() => a2.recoveryOutboxSize === 0 && a2.lastServerSeq === 3 && !a2.outOfSync);
@@ -216,7 +205,7 @@ test('RECOVERY_REJECTED: the pending go (clamped), the push stays and is resent 
 
 test('replies to recovery pushes are matched in order: the refused one of two stays in the outbox', async () => {
   const server = new FakeServer();
-  const a = await open(server);
+  const a = await openClient(server);
   const { meetId } = await a.createMeet({ thisLocationName: 'Platform A', password: PASSWORD, endpoints: ENDPOINTS });
   const n = 1203; // entries 2..1203 go back: two pushes (1000 entries at most per message)
   a.updateMany(Array.from({ length: n }, (_, i) => [`records.r${i}`, i]));
@@ -282,7 +271,7 @@ test('an ack or relay of another history is not applied; the client pulls naming
 test('a client that holds nothing takes the epoch of an ack or relay and sends no epoch in its pull', async () => {
   const server = new FakeServer();
   const { meetId, meet } = await meetWithThree(server);
-  const b = await open(server);
+  const b = await openClient(server);
   await b.joinMeet({ meetId, password: PASSWORD, locationName: 'Board', role: 'display' });
   const pull = server.sentBy(b, 'CLIENT_PULL')[0];
   assert.equal(pull.lastServerSeq, 0);
@@ -338,11 +327,11 @@ test('the head of a conflict item counts (also without a top-level one); a non-c
 
 test('a compacted answer is buffered until compactedLast and the pull ends only with the ordinary final chunk', async () => {
   const server = new FakeServer({ compactAbove: 3, compactChunkItems: 2 });
-  const a = await open(server);
+  const a = await openClient(server);
   const { meetId } = await a.createMeet({ thisLocationName: 'Platform A', password: PASSWORD, endpoints: ENDPOINTS });
   for (let i = 0; i < 6; i++) a.update(`records.r${i}`, i);
   await until(() => a.pendingCount === 0 && a.lastServerSeq === 6);
-  const late = await open(server);
+  const late = await openClient(server);
   const seen = [];
   server.afterDeliver = (ws, m) => {
     if (ws !== late._socket || m.msgType !== 'UPDATE_RELAY') return;
@@ -397,7 +386,7 @@ test('a log without a known epoch pulls with the placeholder and is verified, ne
   // State saved before epochs existed.
   const saved = await store.load();
   store.putSession({ ...saved.session, epoch: '' });
-  const a2 = await open(server, store);
+  const a2 = await openClient(server, store);
   assert.equal(a2.epoch, '');
   a2.setOnline(true);
   await until(() => server.sentBy(a2, 'CLIENT_PULL').length >= 1);

@@ -1,26 +1,15 @@
 // The client library against an in-process fake server (support/fake-server.js).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveClient, Status, displayMeetId, newClientId, normalizeMeetId } from '../../../resources/web/lib/sync-client.js';
+import { Status, displayMeetId, newClientId, normalizeMeetId } from '../../../resources/web/lib/sync-client.js';
 import { MemoryStore } from '../../../resources/web/lib/storage.js';
 import { FakeServer, until } from '../support/fake-server.js';
-
-const PASSWORD = 'correct horse battery';
-const ENDPOINTS = [
-  { locationName: 'Platform A', priority: 10 },
-  { locationName: 'Weigh-in', priority: 5 },
-  { locationName: 'Board', priority: 0 },
-];
-
-function open(server, store = new MemoryStore()) {
-  return LiveClient.open({ url: 'ws://fake/live', store, WebSocket: server.WebSocket, window: null,
-    reconnectDelayMs: 2, reconnectMaxDelayMs: 20 });
-}
+import { ENDPOINTS, PASSWORD, openClient } from '../support/fixtures.js';
 
 async function meetWithTwo(server) {
-  const a = await open(server);
+  const a = await openClient(server);
   const created = await a.createMeet({ thisLocationName: 'Platform A', password: PASSWORD, endpoints: ENDPOINTS });
-  const w = await open(server);
+  const w = await openClient(server);
   // The ID typed with spaces, as a person reads it off the screen.
   await w.joinMeet({ meetId: created.meetIdDisplay, password: PASSWORD, locationName: 'Weigh-in' });
   await until(() => w.synced);
@@ -41,15 +30,15 @@ test('clientIds are random, key-safe and persistent across a reload', async () =
   assert.notEqual(newClientId(), id);
   const server = new FakeServer();
   const store = new MemoryStore();
-  const c1 = await open(server, store);
-  const c2 = await open(server, store);
+  const c1 = await openClient(server, store);
+  const c2 = await openClient(server, store);
   assert.equal(c2.clientId, c1.clientId);
 });
 
 test('updates propagate both ways; a display client follows and cannot update', async () => {
   const server = new FakeServer();
   const { a, w, meetId } = await meetWithTwo(server);
-  const d = await open(server);
+  const d = await openClient(server);
   await d.joinMeet({ meetId, password: PASSWORD, locationName: 'Board', role: 'display' });
   a.update('meet.name', 'Spring Open');
   w.update('registration.entries[id=5100]', { name: 'Sam', bodyweightKg: 63.1 });
@@ -76,7 +65,7 @@ test('offline edits queue, survive a reload and are sent once back online', asyn
   assert.ok(w.outOfSync);
   // "Reload": a new client on the same storage.
   w.close();
-  const w2 = await open(server, store);
+  const w2 = await openClient(server, store);
   assert.equal(w2.pendingCount, 2);
   assert.equal(w2.localState.registration.entries[0].bodyweightKg, 74.3);
   w2.setOnline(true);
@@ -153,13 +142,13 @@ test('a higher priority overrules an earlier lower-priority edit', async () => {
 
 test('a compacted pull gives the same state as the full log', async () => {
   const server = new FakeServer({ compactAbove: 3 });
-  const a = await open(server);
+  const a = await openClient(server);
   const m = await a.createMeet({ thisLocationName: 'Platform A', password: PASSWORD, endpoints: ENDPOINTS });
   for (let i = 0; i < 10; i++) a.update(`registration.entries[id=${5000 + i}]`, { name: `L${i}`, squatKg: [100 + i, 0] });
   a.update('registration.entries[id=5003]', null);
   a.update('registration.entries[id=5004].squatKg[1]', 120.5);
   await until(() => a.pendingCount === 0);
-  const late = await open(server);
+  const late = await openClient(server);
   await late.joinMeet({ meetId: m.meetId, password: PASSWORD, locationName: 'Board', role: 'display' });
   await until(() => late.synced);
   assert.equal(late.lastServerSeq, 12);
@@ -194,7 +183,7 @@ test('SERVER_PULL: the client gives back what the server lost and converges', as
 test('the password is never stored', async () => {
   const server = new FakeServer();
   const store = new MemoryStore();
-  const a = await open(server, store);
+  const a = await openClient(server, store);
   await a.createMeet({ thisLocationName: 'Platform A', password: PASSWORD, endpoints: ENDPOINTS });
   a.update('meet.name', 'x');
   await until(() => a.pendingCount === 0);
