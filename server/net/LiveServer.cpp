@@ -774,17 +774,7 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
               }
               bind(c, meet, session);
               const QString meetId = meet->meetId();
-              c->send(Reply::encode({{QStringLiteral("msgType"), replyType},
-                                     {QStringLiteral("meetId"), meetId},
-                                     {QStringLiteral("meetIdDisplay"), displayMeetId(meetId)},
-                                     {QStringLiteral("sessionToken"), token},
-                                     {QStringLiteral("expiresAt"), isoTime(session.expiresMs)},
-                                     {QStringLiteral("locationName"), session.locationName},
-                                     {QStringLiteral("priority"), *meet->config().priorityOf(session.locationName)},
-                                     {QStringLiteral("role"), roleName(session.role)},
-                                     {QStringLiteral("endpoints"), meet->config().endpointsJson()},
-                                     {QStringLiteral("headServerSeq"), meet->durableSeq()},
-                                     {QStringLiteral("epoch"), meet->epoch()}}));
+              c->send(SyncService::loggedIn(replyType, *meet, token, session));
           });
     forgetSessions(expired);
 }

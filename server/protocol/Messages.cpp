@@ -118,6 +118,17 @@ ParseError malformed(const QString& msg)
     return e;
 }
 
+/// `count` items where at most `max` are allowed (answered with LIMIT_EXCEEDED).
+ParseError tooMany(const QString& limitName, qsizetype count, int max, const QString& what)
+{
+    ParseError e;
+    e.kind = ParseError::Kind::LimitExceeded;
+    e.limitName = limitName;
+    e.limitMax = max;
+    e.errMsg = QStringLiteral("%1 %2; at most %3 are allowed").arg(count).arg(what).arg(max);
+    return e;
+}
+
 } // namespace
 
 std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) const
@@ -144,14 +155,8 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
     auto readEndpoints = [&](QList<Endpoint>* out) -> std::optional<ParseError> {
         const QJsonArray eps = r.array(QStringLiteral("endpoints"));
         if (r.ok() && eps.size() > m_limits.maxEndpoints) {
-            ParseError e;
-            e.kind = ParseError::Kind::LimitExceeded;
-            e.limitName = QStringLiteral("endpoints");
-            e.limitMax = m_limits.maxEndpoints;
-            e.errMsg = QStringLiteral("%1 endpoints given; at most %2 are allowed")
-                           .arg(eps.size())
-                           .arg(m_limits.maxEndpoints);
-            return e;
+            return tooMany(QStringLiteral("endpoints"), eps.size(), m_limits.maxEndpoints,
+                           QStringLiteral("endpoints given"));
         }
         for (qsizetype i = 0; r.ok() && i < eps.size(); ++i) {
             if (!eps[i].isObject()) {
@@ -235,14 +240,8 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
             return malformed(QStringLiteral("field 'updates' must not be empty"));
         }
         if (ups.size() > m_limits.maxUpdatesPerMessage) {
-            ParseError e;
-            e.kind = ParseError::Kind::LimitExceeded;
-            e.limitName = QStringLiteral("updatesPerMessage");
-            e.limitMax = m_limits.maxUpdatesPerMessage;
-            e.errMsg = QStringLiteral("%1 updates in one message; at most %2 are allowed")
-                           .arg(ups.size())
-                           .arg(m_limits.maxUpdatesPerMessage);
-            return e;
+            return tooMany(QStringLiteral("updatesPerMessage"), ups.size(), m_limits.maxUpdatesPerMessage,
+                           QStringLiteral("updates in one message"));
         }
         QSet<qint64> seen;
         for (qsizetype i = 0; i < ups.size(); ++i) {
@@ -297,14 +296,8 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
             return malformed(r.error());
         }
         if (entries.size() > m_limits.maxUpdatesPerMessage) {
-            ParseError e;
-            e.kind = ParseError::Kind::LimitExceeded;
-            e.limitName = QStringLiteral("updatesPerMessage");
-            e.limitMax = m_limits.maxUpdatesPerMessage;
-            e.errMsg = QStringLiteral("%1 entries in one message; at most %2 are allowed")
-                           .arg(entries.size())
-                           .arg(m_limits.maxUpdatesPerMessage);
-            return e;
+            return tooMany(QStringLiteral("updatesPerMessage"), entries.size(), m_limits.maxUpdatesPerMessage,
+                           QStringLiteral("entries in one message"));
         }
         qint64 previous = 0;
         for (qsizetype i = 0; i < entries.size(); ++i) {
@@ -391,29 +384,29 @@ QByteArray storageError(const QString& errMsg, const QList<qint64>& localSeqNums
 }
 
 namespace {
-QByteArray rejected(const QString& type, const QString& reason, qint64 retryAfterMs)
+QJsonObject rejected(const QString& type, const QString& reason, qint64 retryAfterMs)
 {
     QJsonObject o{{QStringLiteral("msgType"), type}, {QStringLiteral("reason"), reason}};
     if (retryAfterMs > 0) {
         o.insert(QStringLiteral("retryAfterMs"), static_cast<double>(retryAfterMs));
     }
-    return encode(o);
+    return o;
 }
 } // namespace
 
 QByteArray createRejected(const QString& reason, qint64 retryAfterMs)
 {
-    return rejected(MsgType::CreateRejected, reason, retryAfterMs);
+    return encode(rejected(MsgType::CreateRejected, reason, retryAfterMs));
 }
 
 QByteArray joinRejected(const QString& reason, qint64 retryAfterMs)
 {
-    return rejected(MsgType::JoinRejected, reason, retryAfterMs);
+    return encode(rejected(MsgType::JoinRejected, reason, retryAfterMs));
 }
 
 QByteArray restoreRejected(const QString& reason, qint64 retryAfterMs, bool pendingApproval)
 {
-    QJsonObject o = QJsonDocument::fromJson(rejected(MsgType::RestoreRejected, reason, retryAfterMs)).object();
+    QJsonObject o = rejected(MsgType::RestoreRejected, reason, retryAfterMs);
     if (pendingApproval) {
         o.insert(QStringLiteral("pendingApproval"), true);
     }

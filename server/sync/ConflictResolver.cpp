@@ -79,9 +79,7 @@ std::optional<QJsonValue> ConflictResolver::valueAtPlace(const KeyPath& writtenK
 bool ConflictResolver::differOnOverlap(const QString& keyA, const QJsonValue& a, const QString& keyB,
                                        const QJsonValue& b)
 {
-    const bool elementKey = keyA.endsWith(QLatin1Char(']'))
-        && keyA.lastIndexOf(QStringLiteral("[id=")) > keyA.lastIndexOf(QLatin1Char('.'));
-    if (keyA == keyB && !elementKey) {
+    if (keyA == keyB && !KeyIndex::isElementKey(keyA)) {
         // The common case needs no parsing. (Elements are compared as stored, id included.)
         return a != b;
     }

@@ -54,6 +54,12 @@ void KeyIndex::forEachOverlap(const QString& key, qint64 after,
     }
 }
 
+bool KeyIndex::isElementKey(const QString& key)
+{
+    return key.endsWith(QLatin1Char(']'))
+        && key.lastIndexOf(QStringLiteral("[id=")) > key.lastIndexOf(QLatin1Char('.'));
+}
+
 QString KeyIndex::rootOf(const QString& key)
 {
     const qsizetype bracket = key.indexOf(QLatin1Char('['));

@@ -37,6 +37,8 @@ public:
     /// wrote under them; `lastSeqs` (if given) gets those seqs in the same order.
     QStringList rootsChangedIn(qint64 after, qint64 through, QList<qint64>* lastSeqs = nullptr) const;
 
+    /// True if the last segment of `key` is `[id=N]`: it names an array element by its id.
+    static bool isElementKey(const QString& key);
     /// The prefix of `key` before its first array segment (`[n]` or `[id=N]`).
     static QString rootOf(const QString& key);
 

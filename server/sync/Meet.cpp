@@ -96,11 +96,6 @@ std::optional<Meet::Rejection> Meet::validate(const UpdateRequest& u, const Sess
     return validateContent(u.localSeqNum, u.key, u.value, valueBytes);
 }
 
-const QString& Meet::serverClientId()
-{
-    return ServerClientId;
-}
-
 std::optional<QJsonValue> Meet::valueAfter(const QString& key, qint64 throughSeq) const
 {
     QList<qint64> seqs;
@@ -130,8 +125,7 @@ void Meet::restoreOverruledDeletion(const Verdict& verdict, const QString& key, 
         const JournalEntry& e = m_entries[seq - 1];
         const bool below = key.size() > e.key.size() && key.startsWith(e.key)
             && (key[e.key.size()] == QLatin1Char('.') || key[e.key.size()] == QLatin1Char('['));
-        if (below && e.value.isNull() && e.key.endsWith(QLatin1Char(']'))
-            && e.key.lastIndexOf(QStringLiteral("[id=")) > e.key.lastIndexOf(QLatin1Char('.'))) {
+        if (below && e.value.isNull() && KeyIndex::isElementKey(e.key)) {
             deletion = std::max(deletion, seq);
         }
     }
@@ -150,7 +144,7 @@ void Meet::restoreOverruledDeletion(const Verdict& verdict, const QString& key, 
     e.key = element;
     e.value = *before;
     e.location = location;
-    e.clientId = serverClientId();
+    e.clientId = ServerClientId;
     e.localSeqNum = assignedSeq() + 1; // unique: the server's entries are numbered by their seq
     e.afterServerSeqNum = assignedSeq();
     e.timeMs = m_clock.nowMs();
@@ -206,6 +200,42 @@ Meet::Rejection Meet::rejectionFor(int conflictIndex, qint64 localSeqNum) const
         rej.currentValue = m_state.valueAt(*key);
     }
     return rej;
+}
+
+qint64 Meet::settle(JournalEntry e, qint64 priority, const Verdict& verdict, bool recovered, int* rejectedIndex)
+{
+    ConflictRecord r;
+    r.key = e.key;
+    r.value = e.value;
+    r.clientId = e.clientId;
+    r.localSeqNum = e.localSeqNum;
+    r.locationName = e.location;
+    r.priority = priority;
+    r.afterServerSeqNum = e.afterServerSeqNum;
+    r.recovered = recovered;
+    if (verdict.kind == Verdict::Kind::Rejected) {
+        r.outcome = ConflictRecord::Outcome::Rejected;
+        r.winner = partyOf(verdict.winnerSeq);
+        const int index = record(std::move(r));
+        if (rejectedIndex) {
+            *rejectedIndex = index;
+        }
+        return 0;
+    }
+    if (verdict.kind == Verdict::Kind::Overrules) {
+        restoreOverruledDeletion(verdict, e.key, e.location);
+    }
+    e.timeMs = m_clock.nowMs();
+    const qint64 seq = append(std::move(e)).serverSeqNum;
+    if (verdict.kind == Verdict::Kind::Overrules) {
+        r.outcome = ConflictRecord::Outcome::Overruled;
+        r.serverSeqNum = seq;
+        for (qint64 s : verdict.overruled) {
+            r.overruled.append(partyOf(s));
+        }
+        record(std::move(r));
+    }
+    return seq;
 }
 
 Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, const QList<UpdateRequest>& updates)
@@ -273,24 +303,6 @@ Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, co
         const ConflictResolver resolver(m_entries, m_index, m_config);
         const Verdict verdict = resolver.judge(
             Contender{u.key, u.value, session.clientId, priority, u.afterServerSeqNum, /*alsoSeen=*/{}});
-        ConflictRecord r;
-        r.key = u.key;
-        r.value = u.value;
-        r.clientId = session.clientId;
-        r.localSeqNum = u.localSeqNum;
-        r.locationName = session.locationName;
-        r.priority = priority;
-        r.afterServerSeqNum = u.afterServerSeqNum;
-        if (verdict.kind == Verdict::Kind::Rejected) {
-            r.outcome = ConflictRecord::Outcome::Rejected;
-            r.winner = partyOf(verdict.winnerSeq);
-            const int index = record(r);
-            m_rejectWaiters[index].append(Waiter{connectionId, u.localSeqNum});
-            continue;
-        }
-        if (verdict.kind == Verdict::Kind::Overrules) {
-            restoreOverruledDeletion(verdict, u.key, session.locationName);
-        }
         JournalEntry e;
         e.key = u.key;
         e.value = u.value;
@@ -298,24 +310,19 @@ Meet::SubmitResult Meet::submit(quint64 connectionId, const Session& session, co
         e.clientId = session.clientId;
         e.localSeqNum = u.localSeqNum;
         e.afterServerSeqNum = u.afterServerSeqNum;
-        e.timeMs = m_clock.nowMs();
         e.approxBytes = valueBytes + e.key.size() + 128; // key, ids and field names add little
-        const qint64 seq = append(std::move(e)).serverSeqNum;
-        m_waiters[seq].append(Waiter{connectionId, u.localSeqNum});
-        if (verdict.kind == Verdict::Kind::Overrules) {
-            r.outcome = ConflictRecord::Outcome::Overruled;
-            r.serverSeqNum = seq;
-            for (qint64 s : verdict.overruled) {
-                r.overruled.append(partyOf(s));
-            }
-            record(r);
+        int rejected = -1;
+        if (const qint64 seq = settle(std::move(e), priority, verdict, false, &rejected)) {
+            m_waiters[seq].append(Waiter{connectionId, u.localSeqNum});
+        } else {
+            m_rejectWaiters[rejected].append(Waiter{connectionId, u.localSeqNum});
         }
     }
     scheduleFlush();
     return result;
 }
 
-void Meet::recover(const Session& pusher, const QString& epoch, const QList<RecoveredEntry>& entries,
+void Meet::recover(const QString& epoch, const QList<RecoveredEntry>& entries,
                    std::function<void(bool ok, const RecoveryResult& result)> done)
 {
     RecoveryResult result;
@@ -348,7 +355,7 @@ void Meet::recover(const Session& pusher, const QString& epoch, const QList<Reco
             direct = false;
             continue;
         }
-        if (!isValidClientId(pushed.clientId, m_limits.maxClientIdLength) && pushed.clientId != serverClientId()) {
+        if (!isValidClientId(pushed.clientId, m_limits.maxClientIdLength) && pushed.clientId != ServerClientId) {
             result.skipped.append({pushed.serverSeqNum, QStringLiteral("clientId is not valid")});
             direct = false;
             continue;
@@ -388,40 +395,16 @@ void Meet::recover(const Session& pusher, const QString& epoch, const QList<Reco
                         return it != originalOf.constEnd() && *it <= basedOn;
                     }};
         const Verdict verdict = ConflictResolver(m_entries, m_index, m_config).judge(c);
-        ConflictRecord r;
-        r.key = e.key;
-        r.value = e.value;
-        r.clientId = e.clientId;
-        r.localSeqNum = e.localSeqNum;
-        r.locationName = e.location;
-        r.priority = *priority;
-        r.afterServerSeqNum = after;
-        r.recovered = true;
-        if (verdict.kind == Verdict::Kind::Rejected) {
-            r.outcome = ConflictRecord::Outcome::Rejected;
-            r.winner = partyOf(verdict.winnerSeq);
-            record(r);
-            ++result.conflicts;
-            continue;
-        }
         e.afterServerSeqNum = after;
-        if (verdict.kind == Verdict::Kind::Overrules) {
-            restoreOverruledDeletion(verdict, e.key, e.location);
-        }
-        const qint64 seq = append(std::move(e)).serverSeqNum;
-        originalOf.insert(seq, pushed.serverSeqNum);
-        ++result.resequenced;
-        if (verdict.kind == Verdict::Kind::Overrules) {
-            r.outcome = ConflictRecord::Outcome::Overruled;
-            r.serverSeqNum = seq;
-            for (qint64 s : verdict.overruled) {
-                r.overruled.append(partyOf(s));
-            }
-            record(r);
+        const qint64 seq = settle(std::move(e), *priority, verdict, true, nullptr);
+        if (verdict.kind != Verdict::Kind::Clean) {
             ++result.conflicts;
+        }
+        if (seq != 0) {
+            originalOf.insert(seq, pushed.serverSeqNum);
+            ++result.resequenced;
         }
     }
-    Q_UNUSED(pusher);
     const QString pushedEpoch = epoch;
     const bool extended = restoredThrough > base;
     scheduleFlush();

@@ -136,7 +136,7 @@ public:
     /// Takes back entries of a client's log that this server lost (RECOVERY_PUSH): restores the
     /// contiguous run it can with the original numbers, re-sequences the rest under the conflict
     /// rule. `done(ok)` runs once all of it is durable (or failed to be).
-    void recover(const Session& pusher, const QString& epoch, const QList<RecoveredEntry>& entries,
+    void recover(const QString& epoch, const QList<RecoveredEntry>& entries,
                  std::function<void(bool ok, const RecoveryResult& result)> done);
     /// Runs `done(ok)` once everything sequenced or recorded so far is durable (at once if it is).
     void whenDurable(std::function<void(bool ok)> done);
@@ -198,12 +198,14 @@ private:
     /// Key and value limits only (no role): for updates and recovered entries alike.
     std::optional<Rejection> validateContent(qint64 localSeqNum, const QString& key, const QJsonValue& value,
                                              qint64* valueBytes) const;
-    /// The clientId of entries the server writes itself (an element put back for an overrule).
-    static const QString& serverClientId();
     /// Before an update that overrules the deletion of an `[id=N]` element it writes below:
     /// puts the element back as it was before the deletion, or the update would change nothing
     /// (a write below an absent element is ignored) and the higher priority would lose.
     void restoreOverruledDeletion(const Verdict& verdict, const QString& key, const QString& location);
+    /// Settles an update the conflict rule judged: a rejection is recorded (its index goes to
+    /// `rejectedIndex`) and 0 returned; otherwise the entry is appended - after putting back an
+    /// element whose deletion it overrules - an overrule recorded, and its serverSeqNum returned.
+    qint64 settle(JournalEntry e, qint64 priority, const Verdict& verdict, bool recovered, int* rejectedIndex);
     /// The value at `key` after applying the entries up to `throughSeq` that touch it.
     std::optional<QJsonValue> valueAfter(const QString& key, qint64 throughSeq) const;
     /// Appends a new entry to the log (not yet durable) and indexes it.

@@ -260,10 +260,6 @@ void MeetRegistry::loadMeet(const QString& meetId)
         damaged(err);
         return;
     }
-    if (conflictDevice->size() != conflictBytes.size() && !conflictBytes.isEmpty()) {
-        m_diag.write(QStringLiteral("load"),
-                     QStringLiteral("meet %1: conflicts.json.log changed while loading").arg(meetId));
-    }
     {
         // Rewrite the kept records so a torn or stale tail never sits between old and new lines.
         QByteArray kept;

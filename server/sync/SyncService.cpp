@@ -1,5 +1,6 @@
 #include "sync/SyncService.h"
 
+#include <QDateTime>
 #include <QJsonArray>
 #include <QSet>
 
@@ -15,6 +16,22 @@ QJsonObject partyJson(const ConflictParty& p)
 }
 
 } // namespace
+
+QByteArray SyncService::loggedIn(const QString& type, const Meet& meet, const QString& token, const Session& session)
+{
+    return Reply::encode({{QStringLiteral("msgType"), type},
+                          {QStringLiteral("meetId"), meet.meetId()},
+                          {QStringLiteral("meetIdDisplay"), displayMeetId(meet.meetId())},
+                          {QStringLiteral("sessionToken"), token},
+                          {QStringLiteral("expiresAt"),
+                           QDateTime::fromMSecsSinceEpoch(session.expiresMs, Qt::UTC).toString(Qt::ISODateWithMs)},
+                          {QStringLiteral("locationName"), session.locationName},
+                          {QStringLiteral("priority"), meet.config().priorityOf(session.locationName).value_or(0)},
+                          {QStringLiteral("role"), roleName(session.role)},
+                          {QStringLiteral("endpoints"), meet.config().endpointsJson()},
+                          {QStringLiteral("headServerSeq"), meet.durableSeq()},
+                          {QStringLiteral("epoch"), meet.epoch()}});
+}
 
 QJsonObject SyncService::relayJson(const JournalEntry& e)
 {
@@ -180,8 +197,7 @@ void SyncService::recoveryPush(SyncPeer* peer, Meet* meet, const Session& sessio
         return;
     }
     meet->recover(
-        session, request.epoch, request.entries,
-        [meet, alive = std::move(alive)](bool ok, const Meet::RecoveryResult& result) {
+        request.epoch, request.entries, [meet, alive = std::move(alive)](bool ok, const Meet::RecoveryResult& result) {
             SyncPeer* p = alive();
             if (!p) {
                 return;

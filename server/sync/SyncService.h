@@ -43,6 +43,8 @@ public:
     void commitFailed(const QHash<quint64, QList<qint64>>& unacked,
                       const std::function<SyncPeer*(quint64)>& byId) const;
 
+    /// MEET_CREATED / MEET_JOINED / MEET_RESTORED for a session just issued.
+    static QByteArray loggedIn(const QString& type, const Meet& meet, const QString& token, const Session& session);
     static QJsonObject relayJson(const JournalEntry& e);
     static QByteArray ackMessage(const QList<Meet::Ack>& acks, qint64 head, const QString& epoch);
     static QByteArray rejectedMessage(const QList<Meet::Rejection>& rejections, qint64 head, const QString& epoch);

@@ -193,7 +193,6 @@ void SimWorld::serverReceive(SimLink& link, const QByteArray& utf8)
         return;
     }
     const Request& request = std::get<Request>(parsed);
-    auto reply = [peer](const QJsonObject& m) { peer->send(Reply::encode(m)); };
     auto issue = [&](Meet* meet, const QString& clientId, const QString& location, Role role, const QString& type) {
         const SessionStore::Issued issued = meet->sessions().issue(clientId, location, role);
         m_registry->indexSession(issued.session.tokenHash, meet->meetId());
@@ -208,16 +207,7 @@ void SimWorld::serverReceive(SimLink& link, const QByteArray& utf8)
         peer->session = issued.session;
         peer->bound = true;
         peer->pull.reset();
-        reply({{QStringLiteral("msgType"), type},
-               {QStringLiteral("meetId"), meet->meetId()},
-               {QStringLiteral("meetIdDisplay"), displayMeetId(meet->meetId())},
-               {QStringLiteral("sessionToken"), issued.token},
-               {QStringLiteral("locationName"), location},
-               {QStringLiteral("priority"), *meet->config().priorityOf(location)},
-               {QStringLiteral("role"), roleName(role)},
-               {QStringLiteral("endpoints"), meet->config().endpointsJson()},
-               {QStringLiteral("headServerSeq"), meet->durableSeq()},
-               {QStringLiteral("epoch"), meet->epoch()}});
+        peer->send(SyncService::loggedIn(type, *meet, issued.token, issued.session));
     };
     // Authenticates a token like LiveServer does (passwords are not the subject here).
     auto authenticate = [&](const QString& token) -> Meet* {

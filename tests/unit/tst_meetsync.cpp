@@ -85,10 +85,10 @@ struct Recovered
 };
 
 /// recover() on a meet with inline file work: `done` has run by the time it returns.
-Recovered recoverInline(Meet& meet, const Session& pusher, const QString& epoch, const QList<RecoveredEntry>& entries)
+Recovered recoverInline(Meet& meet, const QString& epoch, const QList<RecoveredEntry>& entries)
 {
     auto out = std::make_shared<Recovered>();
-    meet.recover(pusher, epoch, entries, [out, &meet](bool ok, const Meet::RecoveryResult& r) {
+    meet.recover(epoch, entries, [out, &meet](bool ok, const Meet::RecoveryResult& r) {
         ++out->calls;
         out->ok = ok;
         out->result = r;
@@ -732,7 +732,7 @@ private Q_SLOTS:
             pushed(5, "meet.name", s("Renamed"), "desk", "Desk", 4, 3),
             pushed(6, "meet.venue", s("Hall B"), "w", "Warm-up", 1, 5),
         };
-        const Recovered rec = recoverInline(meet, pusher, kEpochA, entries);
+        const Recovered rec = recoverInline(meet, kEpochA, entries);
         QCOMPARE(rec.calls, 1);
         QVERIFY(rec.ok);
         const Meet::RecoveryResult& r = rec.result;
@@ -784,7 +784,7 @@ private Q_SLOTS:
         QCOMPARE(meet.assignedSeq(), 6);
 
         // Pushing the same again: all held now, nothing happens.
-        const Recovered againRec = recoverInline(meet, pusher, kEpochA, entries);
+        const Recovered againRec = recoverInline(meet, kEpochA, entries);
         QCOMPARE(againRec.calls, 1);
         QVERIFY(againRec.ok);
         const Meet::RecoveryResult& again = againRec.result;
@@ -816,7 +816,7 @@ private Q_SLOTS:
             // Desk overrules the server's seq 4.
             pushed(7, "meet.name", s("Z"), "dk", "Desk", 1, 6),
         };
-        const Recovered rec = recoverInline(meet, pusher, kEpochA, entries);
+        const Recovered rec = recoverInline(meet, kEpochA, entries);
         QCOMPARE(rec.calls, 1);
         QVERIFY(rec.ok);
         const Meet::RecoveryResult& r = rec.result;
@@ -855,7 +855,7 @@ private Q_SLOTS:
         QCOMPARE(readConflictLog(readFile(Meet::conflictsPath(rig.path()))).records.size(), 2);
 
         // The same push again: every entry is held (or was rejected): duplicates, nothing applied.
-        const Recovered againRec = recoverInline(meet, pusher, kEpochA, entries);
+        const Recovered againRec = recoverInline(meet, kEpochA, entries);
         QCOMPARE(againRec.calls, 1);
         QVERIFY(againRec.ok);
         const Meet::RecoveryResult& again = againRec.result;
@@ -891,7 +891,7 @@ private Q_SLOTS:
             pushed(8, "meet.deep", deep, "p2", "Platform 2", 4, 4),
             pushed(9, "meet.town", s("Ok"), "p2", "Platform 2", 5, 4),
         };
-        const Recovered rec = recoverInline(meet, pusher, kEpochA, entries);
+        const Recovered rec = recoverInline(meet, kEpochA, entries);
         QVERIFY(rec.calls == 1 && rec.ok);
         const Meet::RecoveryResult& r = rec.result;
         QCOMPARE(r.restored, 1);
@@ -938,7 +938,7 @@ private Q_SLOTS:
             pushed(3, "meet.venue", s("Hall 2"), "py", "Platform 1", 1, 2), // saw pushed 2
             pushed(4, "meet.name", s("Mine"), "py", "Platform 1", 2, 3), // never saw the Desk's "Open 2"
         };
-        const Recovered rec = recoverInline(meet, pusher, kEpochUnknown, entries);
+        const Recovered rec = recoverInline(meet, kEpochUnknown, entries);
         QVERIFY(rec.calls == 1 && rec.ok);
         const Meet::RecoveryResult& r = rec.result;
         QCOMPARE(r.restored, 0);
@@ -957,7 +957,7 @@ private Q_SLOTS:
         QCOMPARE(meet.conflicts()[0].winner.serverSeqNum, 3);
         QVERIFY(!meet.epochs().lastSeqOf(kEpochUnknown, 5).has_value()); // not adopted
 
-        const Recovered againRec = recoverInline(meet, pusher, kEpochUnknown, entries);
+        const Recovered againRec = recoverInline(meet, kEpochUnknown, entries);
         QVERIFY(againRec.calls == 1 && againRec.ok);
         const Meet::RecoveryResult& again = againRec.result;
         QCOMPARE(again.duplicates, 4);
@@ -973,7 +973,7 @@ private Q_SLOTS:
         QVERIFY(rig.open(pastEpochHistory()));
         Meet& meet = *rig.meet;
         const Session pusher = rig.session("p1", "Platform 1");
-        const Recovered rec = recoverInline(meet, pusher, kEpochB,
+        const Recovered rec = recoverInline(meet, kEpochB,
                                             {pushed(2, "meet.date", s("x"), "desk", "Desk", 2, 1),
                                              pushed(9, "meet.venue", s("Hall"), "p2", "Platform 2", 1, 3)});
         QVERIFY(rec.calls == 1 && rec.ok);
@@ -1028,7 +1028,7 @@ private Q_SLOTS:
         rig.events.clear();
         bool recovered = false;
         Meet::RecoveryResult r;
-        meet.recover(p1, kEpochUnknown, {pushed(1, "meet.town", s("T"), "p7", "Platform 2", 1, 0)},
+        meet.recover(kEpochUnknown, {pushed(1, "meet.town", s("T"), "p7", "Platform 2", 1, 0)},
                      [&](bool ok, const Meet::RecoveryResult& result) {
                          recovered = ok;
                          r = result;
