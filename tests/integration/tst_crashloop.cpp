@@ -632,7 +632,28 @@ private Q_SLOTS:
             QVERIFY2(a->client->localState().document() == expected, qPrintable(a->name));
         }
         // The shared lifters exist and were edited by more than one location.
-        QVERIFY(!expected.isEmpty());
+        const QJsonArray entries
+            = expected.value(QStringLiteral("registration")).toObject().value(QStringLiteral("entries")).toArray();
+        QSet<qint64> sharedIds;
+        for (const QJsonValue& e : entries) {
+            const qint64 id = e.toObject().value(QStringLiteral("id")).toInteger();
+            if (id >= kSharedFirst && id < kSharedFirst + kSharedEntries) {
+                sharedIds.insert(id);
+            }
+        }
+        QCOMPARE(sharedIds.size(), kSharedEntries);
+        QSet<QString> sharedEditors;
+        for (const QJsonObject& line : log) {
+            const QString key = line.value(QStringLiteral("key")).toString();
+            for (int id = kSharedFirst; id < kSharedFirst + kSharedEntries; ++id) {
+                const QString e = entryKey(id);
+                if (key == e || key.startsWith(e + QLatin1Char('.'))) {
+                    sharedEditors.insert(line.value(QStringLiteral("location")).toString());
+                }
+            }
+        }
+        QVERIFY2(sharedEditors.size() > 1,
+                 qPrintable(QStringList(sharedEditors.cbegin(), sharedEditors.cend()).join(u',')));
 
         int serverPulls = 0;
         int recoveryAcks = 0;

@@ -903,27 +903,13 @@ private Q_SLOTS:
         QVERIFY(data.isValid());
         auto server = std::make_unique<InProcessServer>(data.path(), ServerServices{}, Limits{});
         QVERIFY2(server->start(), qPrintable(server->startError()));
-        PersistedState stateA, stateB;
-        QString meetId;
-        QList<QJsonObject> entriesBefore;
-        QJsonObject docBefore;
-        const QString squat0 = entryKey(fixtureId(0), QStringLiteral("squatKg[0]"));
-        {
-            SyncClient a(server->url(), QStringLiteral("platform-a"), 1, fastOptions());
-            SyncClient b(server->url(), QStringLiteral("weighin-b"), 1, fastOptions());
-            QVERIFY(prepareLog(a, b, &meetId));
-            entriesBefore = serverEntries(server->server(), meetId);
-            QCOMPARE(entriesBefore.size(), 8);
-            docBefore = a.canonicalState().document();
-            QVERIFY(!a.epoch().isEmpty());
-            a.setOnline(false);
-            b.setOnline(false);
-            if (pendingEdits) {
-                offlineEdits(a, b);
-            }
-            stateA = a.persistedState();
-            stateB = b.persistedState();
+        OfflineLog before;
+        takeLogOffline(*server, pendingEdits, &before);
+        if (QTest::currentTestFailed()) {
+            return;
         }
+        const QString& meetId = before.meetId;
+        const QString squat0 = entryKey(fixtureId(0), QStringLiteral("squatKg[0]"));
         server->stop();
 
         // The journal loses its tail: only seqs 1..3 survive.
@@ -939,8 +925,8 @@ private Q_SLOTS:
         server = std::make_unique<InProcessServer>(data.path(), ServerServices{}, Limits{});
         QVERIFY2(server->start(), qPrintable(server->startError()));
         QCOMPARE(server->server().registry().find(meetId)->durableSeq(), 3);
-        SyncClient a(server->url(), stateA, fastOptions());
-        SyncClient b(server->url(), stateB, fastOptions());
+        SyncClient a(server->url(), before.stateA, fastOptions());
+        SyncClient b(server->url(), before.stateB, fastOptions());
         SyncClient& first = higherFirst ? a : b;
         SyncClient& second = higherFirst ? b : a;
         QSignalSpy firstPull(&first, &SyncClient::serverPullReceived);
@@ -961,7 +947,7 @@ private Q_SLOTS:
         const qint64 firstHead = 8 + firstPending;
         QCOMPARE(first.lastServerSeq(), firstHead);
         // Entries 1..8 are back under their original numbers.
-        QCOMPARE(serverEntries(server->server(), meetId).mid(0, 8), entriesBefore);
+        QCOMPARE(serverEntries(server->server(), meetId).mid(0, 8), before.entries);
 
         second.setOnline(true);
         // A-first: B's meet.name loses to A's. B-first: A's overrules B's.
@@ -970,7 +956,7 @@ private Q_SLOTS:
         QCOMPARE(a.lastServerSeq(), head);
         QCOMPARE(secondPull.count(), 0); // the server held its history again: an ordinary pull
         verifyConverged(*server, meetId, {&a, &b}, head);
-        QCOMPARE(serverEntries(server->server(), meetId).mid(0, 8), entriesBefore);
+        QCOMPARE(serverEntries(server->server(), meetId).mid(0, 8), before.entries);
         if (pendingEdits) {
             verifyOfflineOutcome(a);
             QVERIFY2(!b.rejected().isEmpty() || !higherFirst, "B's meet.name should have lost to A's");
@@ -978,7 +964,7 @@ private Q_SLOTS:
             QCOMPARE(valueAt(a.canonicalState(), squat0), std::optional<QJsonValue>(102.5));
             QCOMPARE(server->server().registry().find(meetId)->conflictCount(), 1);
         } else {
-            QCOMPARE(a.canonicalState().document(), docBefore);
+            QCOMPARE(a.canonicalState().document(), before.doc);
             QCOMPARE(server->server().registry().find(meetId)->conflictCount(), 0);
         }
         checkSameOutcome(QStringLiteral("journalTail%1").arg(pendingEdits), higherFirst, a.canonicalState().document());
@@ -1006,25 +992,12 @@ private Q_SLOTS:
         QVERIFY(data.isValid());
         auto server = std::make_unique<InProcessServer>(data.path(), ServerServices{}, Limits{});
         QVERIFY2(server->start(), qPrintable(server->startError()));
-        PersistedState stateA, stateB;
-        QString meetId;
-        QList<QJsonObject> entriesBefore;
-        QJsonObject docBefore;
-        {
-            SyncClient a(server->url(), QStringLiteral("platform-a"), 1, fastOptions());
-            SyncClient b(server->url(), QStringLiteral("weighin-b"), 1, fastOptions());
-            QVERIFY(prepareLog(a, b, &meetId));
-            entriesBefore = serverEntries(server->server(), meetId);
-            QCOMPARE(entriesBefore.size(), 8);
-            docBefore = a.canonicalState().document();
-            a.setOnline(false);
-            b.setOnline(false);
-            if (pendingEdits) {
-                offlineEdits(a, b);
-            }
-            stateA = a.persistedState();
-            stateB = b.persistedState();
+        OfflineLog before;
+        takeLogOffline(*server, pendingEdits, &before);
+        if (QTest::currentTestFailed()) {
+            return;
         }
+        const QString& meetId = before.meetId;
         server->stop();
         QVERIFY(QDir(data.path()).removeRecursively());
         QVERIFY(QDir().mkpath(data.path()));
@@ -1032,8 +1005,8 @@ private Q_SLOTS:
         server = std::make_unique<InProcessServer>(data.path(), ServerServices{}, Limits{});
         QVERIFY2(server->start(), qPrintable(server->startError()));
         QVERIFY(!server->server().registry().find(meetId));
-        SyncClient a(server->url(), stateA, fastOptions());
-        SyncClient b(server->url(), stateB, fastOptions());
+        SyncClient a(server->url(), before.stateA, fastOptions());
+        SyncClient b(server->url(), before.stateB, fastOptions());
         SyncClient& first = higherFirst ? a : b;
         SyncClient& second = higherFirst ? b : a;
         const QString firstLocation = higherFirst ? kPlatform : kWeighIn;
@@ -1069,7 +1042,7 @@ private Q_SLOTS:
         QCOMPARE(first.rejected().size(), 0);
         const qint64 firstHead = 8 + firstPending;
         QCOMPARE(first.lastServerSeq(), firstHead);
-        QCOMPARE(serverEntries(server->server(), meetId).mid(0, 8), entriesBefore);
+        QCOMPARE(serverEntries(server->server(), meetId).mid(0, 8), before.entries);
 
         // The other client's session is gone with the data: it has to join again.
         second.setOnline(true);
@@ -1080,20 +1053,49 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(quiet(*server, meetId, {&a, &b}), kTimeout);
         QCOMPARE(a.lastServerSeq(), head);
         verifyConverged(*server, meetId, {&a, &b}, head);
-        QCOMPARE(serverEntries(server->server(), meetId).mid(0, 8), entriesBefore);
+        QCOMPARE(serverEntries(server->server(), meetId).mid(0, 8), before.entries);
         if (pendingEdits) {
             verifyOfflineOutcome(a);
             QCOMPARE(valueAt(a.canonicalState(), entryKey(fixtureId(0), QStringLiteral("squatKg[0]"))),
                      std::optional<QJsonValue>(102.5));
             QCOMPARE(server->server().registry().find(meetId)->conflictCount(), 1);
         } else {
-            QCOMPARE(a.canonicalState().document(), docBefore);
+            QCOMPARE(a.canonicalState().document(), before.doc);
             QCOMPARE(server->server().registry().find(meetId)->conflictCount(), 0);
         }
         checkSameOutcome(QStringLiteral("wholeDir%1").arg(pendingEdits), higherFirst, a.canonicalState().document());
     }
 
 private:
+    /// What two clients leave behind when they go offline after building the 8-entry log.
+    struct OfflineLog
+    {
+        QString meetId;
+        QList<QJsonObject> entries; // the server's journal entries 1..8
+        QJsonObject doc; // the document both held
+        PersistedState stateA, stateB;
+    };
+
+    /// A and B build the log (prepareLog), go offline, optionally make offlineEdits, and are
+    /// destroyed; their persisted states stay in *out for clients that come back later.
+    void takeLogOffline(InProcessServer& server, bool pendingEdits, OfflineLog* out)
+    {
+        SyncClient a(server.url(), QStringLiteral("platform-a"), 1, fastOptions());
+        SyncClient b(server.url(), QStringLiteral("weighin-b"), 1, fastOptions());
+        QVERIFY(prepareLog(a, b, &out->meetId));
+        out->entries = serverEntries(server.server(), out->meetId);
+        QCOMPARE(out->entries.size(), 8);
+        out->doc = a.canonicalState().document();
+        QVERIFY(!a.epoch().isEmpty());
+        a.setOnline(false);
+        b.setOnline(false);
+        if (pendingEdits) {
+            offlineEdits(a, b);
+        }
+        out->stateA = a.persistedState();
+        out->stateB = b.persistedState();
+    }
+
     /// A (Platform A, 10) creates the meet, B (Weigh-in, 5) joins; 8 entries, both hold them all.
     bool prepareLog(SyncClient& a, SyncClient& b, QString* meetId)
     {
