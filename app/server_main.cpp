@@ -1,9 +1,10 @@
 // openlifter-live-server: the headless live-meet server (the same core the desktop app hosts).
+#include "UnixSignals.h"
 #include "net/LiveServer.h"
-#include "util/UnixSignals.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QStandardPaths>
 
 #include <cstdio>
@@ -36,7 +37,8 @@ int main(int argc, char* argv[])
                                         QStringLiteral("n"), QStringLiteral("512"));
     const QCommandLineOption webDirOpt(
         QStringLiteral("web-dir"),
-        QStringLiteral("Folder with the browser client library and /demo (default: the installed resources/web)."),
+        QStringLiteral("Serve the browser client library and /demo from this folder instead of the copy built into "
+                       "the program (e.g. resources/web of a checkout, while editing it)."),
         QStringLiteral("dir"));
     const QCommandLineOption openlifterOpt(
         QStringLiteral("openlifter-dir"),
@@ -78,7 +80,13 @@ int main(int argc, char* argv[])
     options.dataDir
         = cli.isSet(dataOpt) ? cli.value(dataOpt) : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
 
-    options.site.webDir = cli.isSet(webDirOpt) ? cli.value(webDirOpt) : QStringLiteral(OLL_WEB_DIR);
+    if (cli.isSet(webDirOpt)) {
+        const QFileInfo webDir(cli.value(webDirOpt));
+        if (!webDir.isDir()) {
+            return usageError(QStringLiteral("--web-dir '%1' is not a folder").arg(cli.value(webDirOpt)));
+        }
+        options.site.webDir = webDir.absoluteFilePath();
+    }
     options.site.openlifterDir = cli.value(openlifterOpt);
     for (const QString& typed : cli.values(approveRestoreOpt)) {
         const auto id = oll::normalizeMeetId(typed);

@@ -1,7 +1,9 @@
 #include "net/StaticSite.h"
 
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
@@ -12,6 +14,7 @@
 #include <QUrl>
 
 #include <memory>
+#include <optional>
 
 namespace oll {
 namespace {
@@ -74,6 +77,127 @@ QHttpServerResponse redirectTo(const QString& location)
     return response;
 }
 
+/// A file ready to send: its validator, and its bytes or where to read them.
+struct StaticFile
+{
+    QString name; // picks the content type
+    QByteArray etag; // a strong validator, quoted
+    QByteArray body; // the bytes, when they are already in memory (compiled-in files)
+    QString diskPath; // otherwise read from here, and only when a body is sent (not for a 304)
+};
+
+/// `..`, `.`, empty segments, hidden names (".git", ".env"), backslashes and NULs are refused
+/// outright, whatever the files come from.
+bool isPlainRelativePath(const QString& relative)
+{
+    if (relative.contains(QLatin1Char('\\')) || relative.contains(QChar(0))) {
+        return false;
+    }
+    const QStringList segments = relative.split(QLatin1Char('/'));
+    for (const QString& s : segments) {
+        if (s.isEmpty() || s.startsWith(QLatin1Char('.'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// The files under one mount.
+class FileTree
+{
+public:
+    virtual ~FileTree() = default;
+    virtual bool usable() const = 0;
+    /// The regular file at `relative` (already checked by isPlainRelativePath) inside the tree.
+    virtual std::optional<StaticFile> find(const QString& relative) const = 0;
+};
+
+/// A folder on disk (--web-dir, an OpenLifter build), read at each request so that edits show
+/// on the next reload.
+class DiskTree final : public FileTree
+{
+public:
+    explicit DiskTree(const QString& dir)
+        : m_root(QFileInfo(dir).canonicalFilePath())
+    {
+    }
+
+    bool usable() const override { return !m_root.isEmpty() && QFileInfo(m_root).isDir(); }
+
+    std::optional<StaticFile> find(const QString& relative) const override
+    {
+        const QFileInfo info(m_root + QLatin1Char('/') + relative);
+        if (!info.exists() || !info.isFile() || info.size() > maxStaticFileBytes) {
+            return std::nullopt;
+        }
+        // The canonical-path check refuses symbolic links that lead out of the root.
+        const QString canonical = info.canonicalFilePath();
+        if (canonical.isEmpty() || !canonical.startsWith(m_root + QLatin1Char('/'))) {
+            return std::nullopt;
+        }
+        // Size and modification time: a validator without reading the file, so that a tablet
+        // revalidating a multi-MiB OpenLifter bundle costs a stat, not a read.
+        StaticFile file;
+        file.name = canonical;
+        file.etag = "\"" + QByteArray::number(info.size(), 16) + '-'
+            + QByteArray::number(info.lastModified().toMSecsSinceEpoch(), 16) + '"';
+        file.diskPath = canonical;
+        return file;
+    }
+
+private:
+    QString m_root; // canonical directory path, or empty
+};
+
+/// A folder of the program's own resources (":/web/lib"). The files cannot change while the
+/// program runs, so they are read and hashed once, when the routes are installed, and each
+/// request only looks a path up: no file access and no hashing on the event loop. Only the exact
+/// names compiled in exist, so there is nothing to traverse to and no link to follow.
+class ResourceTree final : public FileTree
+{
+public:
+    explicit ResourceTree(const QString& dir)
+    {
+        const QString root = dir.endsWith(QLatin1Char('/')) ? dir : dir + QLatin1Char('/');
+        QDirIterator it(dir, QDir::Files, QDirIterator::Subdirectories);
+        while (it.hasNext()) {
+            const QString path = it.next();
+            const QString relative = path.mid(root.size());
+            QFile f(path);
+            if (!path.startsWith(root) || !isPlainRelativePath(relative) || f.size() > maxStaticFileBytes
+                || !f.open(QIODevice::ReadOnly)) {
+                continue;
+            }
+            StaticFile file;
+            file.name = relative;
+            file.body = f.readAll();
+            // A content hash: the same build serves the same validator after every restart, and
+            // a new build with a changed file never matches a browser's cached copy.
+            file.etag = "\"" + QCryptographicHash::hash(file.body, QCryptographicHash::Sha256).left(12).toHex() + '"';
+            m_files.insert(relative, file);
+        }
+    }
+
+    bool usable() const override { return !m_files.isEmpty(); }
+
+    std::optional<StaticFile> find(const QString& relative) const override
+    {
+        const auto it = m_files.constFind(relative);
+        if (it == m_files.cend()) {
+            return std::nullopt;
+        }
+        return *it;
+    }
+
+private:
+    QHash<QString, StaticFile> m_files; // by path relative to the folder
+};
+
+bool isResourcePath(const QString& path)
+{
+    return path.startsWith(QLatin1Char(':'));
+}
+
 /// One directory served under one URL prefix.
 class Mount
 {
@@ -86,12 +210,16 @@ public:
 
     Mount(QString prefix, const QString& dir, Kind kind)
         : m_prefix(std::move(prefix))
-        , m_root(QFileInfo(dir).canonicalFilePath())
         , m_kind(kind)
     {
+        if (isResourcePath(dir)) {
+            m_tree = std::make_unique<const ResourceTree>(dir);
+        } else {
+            m_tree = std::make_unique<const DiskTree>(dir);
+        }
     }
 
-    bool usable() const { return !m_root.isEmpty() && QFileInfo(m_root).isDir(); }
+    bool usable() const { return m_tree->usable(); }
     const QString& prefix() const { return m_prefix; }
 
     /// Answers a GET for `urlPath` (decoded), which starts with prefix() + "/". `ifNoneMatch` is
@@ -102,19 +230,18 @@ public:
         if (relative.isEmpty() || relative.endsWith(QLatin1Char('/'))) {
             relative += QStringLiteral("index.html"); // a directory's page; never a listing
         }
-        const QString file = resolve(relative);
-        if (file.isEmpty()) {
+        std::optional<StaticFile> file = resolve(relative);
+        if (!file) {
             // OpenLifter's deep links (/lifting/, /registration/) are small redirect pages in its
             // build; a build without them still works when unknown paths give its index.html.
             if (m_kind == Kind::OpenLifterBuild && !relative.contains(QLatin1Char('.'))) {
-                const QString index = resolve(QStringLiteral("index.html"));
-                if (!index.isEmpty()) {
-                    return fileResponse(index, ifNoneMatch);
+                if (const std::optional<StaticFile> index = resolve(QStringLiteral("index.html"))) {
+                    return fileResponse(*index, ifNoneMatch);
                 }
             }
             return notFound();
         }
-        QHttpServerResponse response = fileResponse(file, ifNoneMatch);
+        QHttpServerResponse response = fileResponse(*file, ifNoneMatch);
         if (m_kind == Kind::AppFiles) {
             // The library's offline cache (lib/offline-sw.js) serves pages outside /lib/ (the
             // demo, OpenLifter under /openlifter/); its scope may be wider than its folder.
@@ -124,68 +251,50 @@ public:
     }
 
 private:
-    /// The canonical path of `relative` inside the root, or empty when it is not a regular file
-    /// inside the root. `..`, `.`, empty segments, hidden names (".git", ".env"), backslashes and
-    /// NULs are refused outright; the canonical-path check also refuses symbolic links that lead
-    /// out of the root.
-    QString resolve(const QString& relative) const
+    std::optional<StaticFile> resolve(const QString& relative) const
     {
-        if (relative.contains(QLatin1Char('\\')) || relative.contains(QChar(0))) {
-            return {};
+        if (!isPlainRelativePath(relative)) {
+            return std::nullopt;
         }
-        const QStringList segments = relative.split(QLatin1Char('/'));
-        for (const QString& s : segments) {
-            if (s.isEmpty() || s.startsWith(QLatin1Char('.'))) {
-                return {};
-            }
-        }
-        const QFileInfo info(m_root + QLatin1Char('/') + relative);
-        if (!info.exists() || !info.isFile()) {
-            return {};
-        }
-        const QString canonical = info.canonicalFilePath();
-        if (canonical.isEmpty() || !canonical.startsWith(m_root + QLatin1Char('/'))) {
-            return {};
-        }
-        return canonical;
+        return m_tree->find(relative);
     }
 
-    static QHttpServerResponse fileResponse(const QString& path, const QByteArray& ifNoneMatch)
+    static QHttpServerResponse fileResponse(const StaticFile& file, const QByteArray& ifNoneMatch)
     {
-        QFile f(path);
-        if (f.size() > maxStaticFileBytes || !f.open(QIODevice::ReadOnly)) {
-            return notFound();
-        }
         // Pages and the library change with the app; a stale cached module next to a new one
         // would mix protocol versions, so browsers revalidate every time ("no-cache"). The
-        // validator (size and modification time) makes that revalidation a 304 without a body,
-        // so a tablet reloading a multi-MiB OpenLifter bundle does not fetch it again.
-        const QFileInfo info(f);
-        const QByteArray etag = "\"" + QByteArray::number(info.size(), 16) + '-'
-            + QByteArray::number(info.lastModified().toMSecsSinceEpoch(), 16) + '"';
-        const auto addCommonHeaders = [&etag](QHttpServerResponse& r) {
+        // validator makes that revalidation a 304 without a body.
+        const auto addCommonHeaders = [&file](QHttpServerResponse& r) {
             r.addHeader(QByteArrayLiteral("Cache-Control"), QByteArrayLiteral("no-cache"));
-            r.addHeader(QByteArrayLiteral("ETag"), etag);
+            r.addHeader(QByteArrayLiteral("ETag"), file.etag);
             r.addHeader(QByteArrayLiteral("X-Content-Type-Options"), QByteArrayLiteral("nosniff"));
         };
         if (!ifNoneMatch.isEmpty()) {
             for (const QByteArray& candidate : ifNoneMatch.split(',')) {
                 const QByteArray tag = candidate.trimmed();
-                if (tag == etag || tag == "W/" + etag || tag == "*") {
+                if (tag == file.etag || tag == "W/" + file.etag || tag == "*") {
                     QHttpServerResponse notModified(QHttpServerResponse::StatusCode::NotModified);
                     addCommonHeaders(notModified);
                     return notModified;
                 }
             }
         }
-        QHttpServerResponse response(contentTypeFor(path), f.readAll());
+        QByteArray body = file.body;
+        if (!file.diskPath.isEmpty()) {
+            QFile f(file.diskPath);
+            if (!f.open(QIODevice::ReadOnly)) {
+                return notFound();
+            }
+            body = f.readAll();
+        }
+        QHttpServerResponse response(contentTypeFor(file.name), body);
         addCommonHeaders(response);
         return response;
     }
 
     QString m_prefix; // "/lib", "/demo", "/openlifter"
-    QString m_root; // canonical directory path, or empty
     Kind m_kind = Kind::AppFiles;
+    std::unique_ptr<const FileTree> m_tree;
 };
 
 void addMount(QHttpServer& http, const std::shared_ptr<const Mount>& mount)

@@ -6,10 +6,14 @@ class QHttpServer;
 
 namespace oll {
 
-/// Where the static pages come from. Empty directories are not served.
+/// Where the static pages come from. Empty paths are not served.
 struct StaticSiteOptions
 {
-    QString webDir; // resources/web: the browser client library, the Live panel and /demo
+    /// The browser client library, the Live panel and /demo. By default the copy of resources/web
+    /// compiled into the program (":/web", from resources/CMakeLists.txt), so that an installed
+    /// app needs no source tree; a folder on disk (--web-dir) serves instead, e.g. while editing
+    /// it. A program that does not link oll_webassets has no ":/web" and serves no pages.
+    QString webDir = QStringLiteral(":/web");
     QString openlifterDir; // a local OpenLifter build, served from this server's own origin
 };
 

@@ -1,9 +1,12 @@
 // The static pages next to /live: the client library and demo (resources/web) and a local
-// OpenLifter build. Requests go over a raw socket so that paths reach the server exactly as
-// written (no client-side normalisation of "..").
+// OpenLifter build. resources/web is served from the copy compiled into the program by default
+// and from a folder on disk (--web-dir) when one is given; both are covered. Requests go over a
+// raw socket so that paths reach the server exactly as written (no client-side normalisation of
+// "..").
 #include "net/StaticSite.h"
 
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QHttpServer>
 #include <QTcpSocket>
@@ -37,17 +40,24 @@ class TestStaticSite : public QObject
 
 private:
     QTemporaryDir m_tmp;
-    QHttpServer m_http;
+    QHttpServer m_http; // resources/web overridden by a folder on disk, and an OpenLifter build
     quint16 m_port = 0;
+    QHttpServer m_compiledHttp; // the default options: the compiled-in resources/web
+    quint16 m_compiledPort = 0;
 
     /// One request on its own connection. The server runs in this thread, so the reply is
     /// awaited by spinning the event loop (QTest::qWaitFor), never with blocking socket calls.
     Reply get(const QByteArray& rawPath, const QByteArray& extraHeaders = {})
     {
+        return getFrom(m_port, rawPath, extraHeaders);
+    }
+
+    Reply getFrom(quint16 port, const QByteArray& rawPath, const QByteArray& extraHeaders = {})
+    {
         QTcpSocket s;
         QByteArray all;
         connect(&s, &QTcpSocket::readyRead, &s, [&] { all += s.readAll(); });
-        s.connectToHost(QHostAddress::LocalHost, m_port);
+        s.connectToHost(QHostAddress::LocalHost, port);
         s.write("GET " + rawPath + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extraHeaders + "\r\n");
         auto complete = [&] {
             if (s.state() == QAbstractSocket::UnconnectedState) {
@@ -105,6 +115,82 @@ private Q_SLOTS:
         installStaticSite(m_http, StaticSiteOptions{web, ol});
         m_port = m_http.listen(QHostAddress::LocalHost, 0);
         QVERIFY(m_port != 0);
+
+        QCOMPARE(StaticSiteOptions{}.webDir, QStringLiteral(":/web"));
+        installStaticSite(m_compiledHttp, StaticSiteOptions{});
+        m_compiledPort = m_compiledHttp.listen(QHostAddress::LocalHost, 0);
+        QVERIFY(m_compiledPort != 0);
+    }
+
+    /// Every file of resources/web is served byte for byte from the program itself: an
+    /// installed app needs no source tree.
+    void compiledInCopyIsServedByDefault()
+    {
+        const QString source = QStringLiteral(OLL_WEB_SOURCE_DIR);
+        QDirIterator it(source, QDir::Files, QDirIterator::Subdirectories);
+        int files = 0;
+        while (it.hasNext()) {
+            const QString path = it.next();
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            const QByteArray url = path.mid(source.size()).toUtf8();
+            const Reply r = getFrom(m_compiledPort, url);
+            QVERIFY2(r.status == 200, url.constData());
+            QVERIFY2(r.body == f.readAll(), url.constData());
+            QCOMPARE(r.headers.value("cache-control"), QByteArray("no-cache"));
+            ++files;
+        }
+        QVERIFY(files >= 5);
+        QCOMPARE(getFrom(m_compiledPort, "/lib/openlifter-live.js").headers.value("content-type"),
+                 QByteArray("text/javascript; charset=utf-8"));
+        const Reply page = getFrom(m_compiledPort, "/demo/");
+        QCOMPARE(page.status, 200);
+        QCOMPARE(page.headers.value("content-type"), QByteArray("text/html; charset=utf-8"));
+        QCOMPARE(getFrom(m_compiledPort, "/demo").status, 301);
+        QCOMPARE(getFrom(m_compiledPort, "/lib/openlifter-live.js").headers.value("service-worker-allowed"),
+                 QByteArray("/"));
+    }
+
+    /// A --web-dir folder replaces the compiled-in copy entirely: its files are served, and a
+    /// file only the compiled-in copy has is not.
+    void webDirOverridesTheCompiledInCopy()
+    {
+        QCOMPARE(get("/lib/openlifter-live.js").body, QByteArray("export const x = 1;\n"));
+        QCOMPARE(getFrom(m_compiledPort, "/demo/demo.js").status, 200);
+        QCOMPARE(get("/demo/demo.js").status, 404);
+    }
+
+    void compiledInRevalidationIsCheap()
+    {
+        const Reply first = getFrom(m_compiledPort, "/lib/openlifter-live.js");
+        QCOMPARE(first.status, 200);
+        const QByteArray etag = first.headers.value("etag");
+        QVERIFY(etag.size() > 2 && etag.startsWith('"') && etag.endsWith('"'));
+        const Reply again = getFrom(m_compiledPort, "/lib/openlifter-live.js", "If-None-Match: " + etag + "\r\n");
+        QCOMPARE(again.status, 304);
+        QVERIFY(again.body.isEmpty());
+        QCOMPARE(again.headers.value("etag"), etag);
+        QCOMPARE(getFrom(m_compiledPort, "/lib/openlifter-live.js", "If-None-Match: \"other\"\r\n").status, 200);
+        // The validator is the content's: another file has another one, and the same content
+        // compiled into another server instance (a restart) has the same one.
+        const Reply other = getFrom(m_compiledPort, "/lib/keypath.js");
+        QCOMPARE(other.status, 200);
+        QVERIFY(other.headers.value("etag") != etag);
+        QCOMPARE(getFrom(m_compiledPort, "/lib/keypath.js", "If-None-Match: " + etag + "\r\n").status, 200);
+        QHttpServer restarted;
+        installStaticSite(restarted, StaticSiteOptions{});
+        const quint16 port = restarted.listen(QHostAddress::LocalHost, 0);
+        QVERIFY(port != 0);
+        QCOMPARE(getFrom(port, "/lib/openlifter-live.js").headers.value("etag"), etag);
+    }
+
+    void noWebDirServesNoPages()
+    {
+        QHttpServer none;
+        installStaticSite(none, StaticSiteOptions{QString(), QString()});
+        const quint16 port = none.listen(QHostAddress::LocalHost, 0);
+        QVERIFY(port != 0);
+        QCOMPARE(getFrom(port, "/lib/openlifter-live.js").status, 404);
     }
 
     void contentTypes_data()
@@ -195,14 +281,23 @@ private Q_SLOTS:
         QTest::addRow("openlifter dot dot") << QByteArray("/openlifter/../secret.txt");
         QTest::addRow("openlifter encoded") << QByteArray("/openlifter/%2e%2e/secret.txt");
         QTest::addRow("not a mount") << QByteArray("/secret.txt");
+        QTest::addRow("resource path") << QByteArray("/lib/%3a/web/lib/openlifter-live.js");
+        QTest::addRow("resource root") << QByteArray("/web/lib/openlifter-live.js");
+        QTest::addRow("dot dot between compiled folders") << QByteArray("/demo/../lib/openlifter-live.js");
+        QTest::addRow("encoded dot dot between compiled folders") << QByteArray("/demo/%2e%2e/lib/keypath.js");
+        QTest::addRow("no listing of the demo folder") << QByteArray("/demo/index.html/");
     }
 
+    /// The same refusals whether the files come from disk or from the compiled-in copy.
     void refused()
     {
         QFETCH(QByteArray, path);
-        const Reply r = get(path);
-        QVERIFY2(r.status == 404 || r.status == 400, QByteArray::number(r.status).constData());
-        QVERIFY(!r.body.contains("secret"));
+        for (const quint16 port : {m_port, m_compiledPort}) {
+            const Reply r = getFrom(port, path);
+            QVERIFY2(r.status == 404 || r.status == 400, QByteArray::number(r.status).constData());
+            QVERIFY(!r.body.contains("secret"));
+            QVERIFY(!r.body.contains("export"));
+        }
     }
 };
 

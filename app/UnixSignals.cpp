@@ -1,4 +1,4 @@
-#include "util/UnixSignals.h"
+#include "UnixSignals.h"
 
 #include <QSocketNotifier>
 
