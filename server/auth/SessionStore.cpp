@@ -10,7 +10,8 @@
 
 namespace oll {
 
-SessionStore::Issued SessionStore::issue(const QString& clientId, const QString& locationName, Role role)
+SessionStore::Issued SessionStore::issue(const QString& clientId, const QString& locationName, Role role,
+                                         const QString& displayLinkId)
 {
     Issued out;
     out.token = QString::fromLatin1(
@@ -22,6 +23,7 @@ SessionStore::Issued SessionStore::issue(const QString& clientId, const QString&
     s.role = role;
     s.issuedMs = m_clock.nowMs();
     s.expiresMs = s.issuedMs + kLifetimeMs;
+    s.displayLinkId = displayLinkId;
     m_sessions.insert(s.tokenHash, s);
     return out;
 }
@@ -59,6 +61,37 @@ QList<QByteArray> SessionStore::pruneExpired()
     return dropped;
 }
 
+QList<QByteArray> SessionStore::revokeIssuedFrom(const QString& displayLinkId)
+{
+    QList<QByteArray> dropped;
+    if (displayLinkId.isEmpty()) {
+        return dropped;
+    }
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        if (it->displayLinkId == displayLinkId) {
+            dropped.append(it.key());
+            it = m_sessions.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return dropped;
+}
+
+QList<QByteArray> SessionStore::revokeOrphaned(const QSet<QString>& links)
+{
+    QList<QByteArray> dropped;
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        if (!it->displayLinkId.isEmpty() && !links.contains(it->displayLinkId)) {
+            dropped.append(it.key());
+            it = m_sessions.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return dropped;
+}
+
 QList<QByteArray> SessionStore::trimTo(int max)
 {
     QList<QByteArray> dropped;
@@ -78,12 +111,17 @@ QJsonObject SessionStore::toJson() const
 {
     QJsonArray arr;
     for (const Session& s : m_sessions) {
-        arr.append(QJsonObject{{QStringLiteral("tokenSha256"), QString::fromLatin1(s.tokenHash.toBase64())},
-                               {QStringLiteral("clientId"), s.clientId},
-                               {QStringLiteral("locationName"), s.locationName},
-                               {QStringLiteral("role"), roleName(s.role)},
-                               {QStringLiteral("issuedMs"), static_cast<double>(s.issuedMs)},
-                               {QStringLiteral("expiresMs"), static_cast<double>(s.expiresMs)}});
+        QJsonObject o{{QStringLiteral("tokenSha256"), QString::fromLatin1(s.tokenHash.toBase64())},
+                      {QStringLiteral("clientId"), s.clientId},
+                      {QStringLiteral("locationName"), s.locationName},
+                      {QStringLiteral("role"), roleName(s.role)},
+                      {QStringLiteral("issuedMs"), static_cast<double>(s.issuedMs)},
+                      {QStringLiteral("expiresMs"), static_cast<double>(s.expiresMs)}};
+        // Only when set, so files of sessions without a link read the same as before.
+        if (!s.displayLinkId.isEmpty()) {
+            o.insert(QStringLiteral("displayLinkId"), s.displayLinkId);
+        }
+        arr.append(o);
     }
     return {{QStringLiteral("sessions"), arr}};
 }
@@ -113,7 +151,10 @@ bool SessionStore::loadJson(const QJsonObject& obj)
         }
         s.issuedMs = o.value(QStringLiteral("issuedMs")).toInteger();
         s.expiresMs = o.value(QStringLiteral("expiresMs")).toInteger();
-        if (s.tokenHash.size() != 32 || s.clientId.isEmpty() || s.locationName.isEmpty()) {
+        // Absent in files written before display links existed: not issued through one.
+        s.displayLinkId = o.value(QStringLiteral("displayLinkId")).toString();
+        if (s.tokenHash.size() != 32 || s.clientId.isEmpty() || s.locationName.isEmpty()
+            || (!s.displayLinkId.isEmpty() && s.role != Role::Display)) {
             return false;
         }
         loaded.insert(s.tokenHash, s);

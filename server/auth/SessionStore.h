@@ -5,6 +5,7 @@
 #include <QByteArray>
 #include <QHash>
 #include <QJsonObject>
+#include <QSet>
 #include <QString>
 
 #include <optional>
@@ -22,6 +23,7 @@ struct Session
     Role role = Role::Update;
     qint64 issuedMs = 0;
     qint64 expiresMs = 0;
+    QString displayLinkId; // non-empty: issued through this display link (JOIN_DISPLAY); always Role::Display
 };
 
 /// The sessions of one meet. Tokens are 32 CSPRNG bytes in base64url, handed to the client once;
@@ -42,7 +44,8 @@ public:
         QString token;
         Session session;
     };
-    Issued issue(const QString& clientId, const QString& locationName, Role role);
+    Issued issue(const QString& clientId, const QString& locationName, Role role,
+                 const QString& displayLinkId = QString());
 
     enum class Status
     {
@@ -58,6 +61,11 @@ public:
     /// While more than `max` sessions exist, drops the oldest-issued; returns their token hashes.
     QList<QByteArray> trimTo(int max);
     bool revoke(const QByteArray& tokenHash) { return m_sessions.remove(tokenHash) > 0; }
+    /// Drops every session issued through the display link; returns their token hashes.
+    QList<QByteArray> revokeIssuedFrom(const QString& displayLinkId);
+    /// Drops sessions issued through a display link that is not in `links` (revoked before a
+    /// crash let sessions.json catch up); returns their token hashes.
+    QList<QByteArray> revokeOrphaned(const QSet<QString>& links);
     int size() const { return static_cast<int>(m_sessions.size()); }
     QList<QByteArray> tokenHashes() const { return m_sessions.keys(); }
 

@@ -35,6 +35,8 @@ struct Limits
     int ackChunkEntries = 5000; // acks per UPDATE_ACK
     qint64 compactPullMinEntries = 500; // a longer pull tail may be answered compacted (latest value per key)
     int maxSessionsPerMeet = 2000; // oldest-issued sessions are dropped beyond this
+    int maxDisplayLinksPerMeet = 64; // display links minted and not revoked; minting another is refused
+    int maxDisplayLinkLabelLength = 64; // characters in a display link's label
     int maxMeetsCreatedPerAddressPerHour = 20;
     qint64 heartbeatIntervalMs = 30'000; // server pings every client this often
     qint64 idleTimeoutMs = 90'000; // a client silent this long (no pong either) is closed

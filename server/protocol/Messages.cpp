@@ -229,6 +229,15 @@ std::variant<Request, ParseError> MessageParser::parse(const QByteArray& utf8) c
         }
         return Request{req};
     }
+    if (type == MsgType::JoinDisplay) {
+        JoinDisplayRequest req;
+        req.displayToken = r.string(QStringLiteral("displayToken"));
+        req.clientId = r.string(QStringLiteral("clientId"));
+        if (!r.ok()) {
+            return malformed(r.error());
+        }
+        return Request{req};
+    }
     if (type == MsgType::UpdateInit) {
         UpdateInitRequest req;
         req.sessionToken = r.string(QStringLiteral("sessionToken"));

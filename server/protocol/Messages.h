@@ -21,6 +21,7 @@ inline const QString CreateRejected = QStringLiteral("CREATE_REJECTED");
 inline const QString JoinMeet = QStringLiteral("JOIN_MEET");
 inline const QString MeetJoined = QStringLiteral("MEET_JOINED");
 inline const QString JoinRejected = QStringLiteral("JOIN_REJECTED");
+inline const QString JoinDisplay = QStringLiteral("JOIN_DISPLAY");
 inline const QString UpdateInit = QStringLiteral("UPDATE_INIT");
 inline const QString UpdateAck = QStringLiteral("UPDATE_ACK");
 inline const QString UpdateRejected = QStringLiteral("UPDATE_REJECTED");
@@ -68,6 +69,13 @@ struct JoinMeetRequest
     QString locationName;
     QString clientId;
     Role role = Role::Update;
+};
+
+/// A board or overlay joins read-only with a display link's token (no meet ID, no password).
+struct JoinDisplayRequest
+{
+    QString displayToken;
+    QString clientId;
 };
 
 struct UpdateRequest
@@ -123,7 +131,7 @@ struct RestoreMeetRequest
 };
 
 using Request = std::variant<CreateMeetRequest, JoinMeetRequest, UpdateInitRequest, ClientPullRequest,
-                             RecoveryPushRequest, RestoreMeetRequest>;
+                             RecoveryPushRequest, RestoreMeetRequest, JoinDisplayRequest>;
 
 /// Why a message could not be turned into a Request. Each kind maps to one error message type.
 struct ParseError

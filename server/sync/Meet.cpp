@@ -20,6 +20,7 @@ Meet::Meet(MeetConfig config, QString directory, std::unique_ptr<JournalDevice> 
     , m_clock(clock)
     , m_limits(limits)
     , m_sessions(clock, random)
+    , m_displayLinks(clock, random)
     , m_journal(std::move(journal))
     , m_conflictLog(std::move(conflictLog))
     , m_inlineIo(ioPool == nullptr)
@@ -703,8 +704,19 @@ QList<JournalEntry> Meet::durableEntriesAfter(qint64 after, qint64 max) const
 QList<QByteArray> Meet::persistSessions(std::function<void(bool ok, const QString& error)> done)
 {
     const QList<QByteArray> dropped = m_sessions.pruneExpired();
-    const QByteArray content = QJsonDocument(m_sessions.toJson()).toJson(QJsonDocument::Indented);
-    const QString path = sessionsPath(m_directory);
+    writeFile(sessionsPath(m_directory), QJsonDocument(m_sessions.toJson()).toJson(QJsonDocument::Indented),
+              std::move(done));
+    return dropped;
+}
+
+void Meet::persistDisplayLinks(std::function<void(bool ok, const QString& error)> done)
+{
+    writeFile(displayLinksPath(m_directory), QJsonDocument(m_displayLinks.toJson()).toJson(QJsonDocument::Indented),
+              std::move(done));
+}
+
+void Meet::writeFile(const QString& path, const QByteArray& content, std::function<void(bool, const QString&)> done)
+{
     auto outcome = std::make_shared<std::pair<bool, QString>>(false, QString());
     m_executor->post(
         [content, path, outcome] {
@@ -717,7 +729,6 @@ QList<QByteArray> Meet::persistSessions(std::function<void(bool ok, const QStrin
                 done(outcome->first, outcome->second);
             }
         });
-    return dropped;
 }
 
 } // namespace oll

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "auth/DisplayLinkStore.h"
 #include "auth/SessionStore.h"
 #include "protocol/Limits.h"
 #include "protocol/Messages.h"
@@ -126,6 +127,8 @@ public:
     const QString& directory() const { return m_directory; }
     SessionStore& sessions() { return m_sessions; }
     const SessionStore& sessions() const { return m_sessions; }
+    DisplayLinkStore& displayLinks() { return m_displayLinks; }
+    const DisplayLinkStore& displayLinks() const { return m_displayLinks; }
 
     /// Validates, de-duplicates and sequences a batch from one session. New updates are acked
     /// later through `committed`; resends of durable ones and rejections come back at once.
@@ -161,6 +164,9 @@ public:
     /// Writes sessions.json atomically on the meet's executor, then calls `done` on this thread.
     /// Expired sessions are dropped first; their token hashes are returned so indexes can forget them.
     QList<QByteArray> persistSessions(std::function<void(bool ok, const QString& error)> done);
+    /// Writes display-links.json atomically on the meet's executor (in order with the other file
+    /// work), then calls `done` on this thread.
+    void persistDisplayLinks(std::function<void(bool ok, const QString& error)> done);
     /// True when no flush or file write is queued or running.
     bool isIdle() const
     {
@@ -171,6 +177,7 @@ public:
     static QString journalPath(const QString& dir) { return dir + QStringLiteral("/updates.json.log"); }
     static QString authPath(const QString& dir) { return dir + QStringLiteral("/auth.json"); }
     static QString sessionsPath(const QString& dir) { return dir + QStringLiteral("/sessions.json"); }
+    static QString displayLinksPath(const QString& dir) { return dir + QStringLiteral("/display-links.json"); }
     static QString epochsPath(const QString& dir) { return dir + QStringLiteral("/epochs.json"); }
     static QString conflictsPath(const QString& dir) { return dir + QStringLiteral("/conflicts.json.log"); }
 
@@ -220,12 +227,15 @@ private:
                      qint64 conflictBytes);
     void rollBackUnflushed(const QString& error);
     void persistEpochs();
+    /// Replaces the file at `path` with `content` on the executor; `done` on this thread.
+    void writeFile(const QString& path, const QByteArray& content, std::function<void(bool, const QString&)> done);
 
     MeetConfig m_config;
     QString m_directory;
     const Clock& m_clock;
     Limits m_limits;
     SessionStore m_sessions;
+    DisplayLinkStore m_displayLinks;
 
     std::shared_ptr<JournalDevice> m_journal; // shared with jobs on the executor
     std::shared_ptr<JournalDevice> m_conflictLog;

@@ -301,6 +301,30 @@ void MeetRegistry::loadMeet(const QString& meetId)
                          QStringLiteral("meet %1: sessions.json unreadable; sessions reset").arg(meetId));
         }
     }
+    QByteArray linkBytes;
+    const QString linksPath = Meet::displayLinksPath(dir);
+    // No file: the meet never had a display link.
+    if (QFileInfo::exists(linksPath)
+        && (!AtomicFile::read(linksPath, &linkBytes, &err)
+            || !meet->displayLinks().loadJson(QJsonDocument::fromJson(linkBytes).object()))) {
+        // Fail closed: a link that cannot be read is treated as revoked; the director mints new ones.
+        m_diag.write(QStringLiteral("load"),
+                     QStringLiteral("meet %1: display-links.json unreadable; every display link of the meet must be "
+                                    "minted again")
+                         .arg(meetId));
+    }
+    QSet<QString> linkIds;
+    for (const DisplayLink& l : meet->displayLinks().links()) {
+        linkIds.insert(l.linkId);
+    }
+    // A revocation writes display-links.json before sessions.json: a crash in between leaves
+    // sessions of a link that no longer exists, which must not outlive it.
+    const int orphans = static_cast<int>(meet->sessions().revokeOrphaned(linkIds).size());
+    if (orphans > 0) {
+        m_diag.write(
+            QStringLiteral("load"),
+            QStringLiteral("meet %1: dropped %2 session(s) of revoked display links").arg(meetId).arg(orphans));
+    }
     meet->sessions().pruneExpired();
     m_diag.write(QStringLiteral("load"),
                  QStringLiteral("meet %1: replayed %2 update(s)").arg(meetId).arg(meet->assignedSeq()));
@@ -312,6 +336,9 @@ Meet* MeetRegistry::adopt(std::unique_ptr<Meet> meet)
     Meet* raw = meet.get();
     for (const QByteArray& h : raw->sessions().tokenHashes()) {
         m_tokenIndex.insert(h, raw->meetId());
+    }
+    for (const DisplayLink& l : raw->displayLinks().links()) {
+        m_displayTokenIndex.insert(l.tokenHash, raw->meetId());
     }
     m_meets[raw->meetId()] = std::move(meet);
     Q_EMIT meetAdded(raw);
@@ -434,6 +461,12 @@ Meet* MeetRegistry::meetForToken(const QByteArray& tokenHash) const
 {
     const auto it = m_tokenIndex.constFind(tokenHash);
     return it == m_tokenIndex.constEnd() ? nullptr : find(*it);
+}
+
+Meet* MeetRegistry::meetForDisplayToken(const QByteArray& tokenHash) const
+{
+    const auto it = m_displayTokenIndex.constFind(tokenHash);
+    return it == m_displayTokenIndex.constEnd() ? nullptr : find(*it);
 }
 
 bool MeetRegistry::isIdle() const

@@ -21,7 +21,7 @@ class DiagLog;
 class RandomSource;
 
 /// Every meet under the data directory:
-///   DATA/current-meets/<meetId>/{updates.json.log, auth.json, sessions.json}
+///   DATA/current-meets/<meetId>/{updates.json.log, auth.json, sessions.json, display-links.json, ...}
 ///   DATA/finished-meets/<meetId>/...
 /// Loads and replays them at start, creates new ones, hands out unique meet IDs and maps
 /// session token hashes to their meet. A meet under construction lives in the hidden
@@ -45,6 +45,7 @@ public:
     /// Meets that could not be loaded, with the reason (they keep their IDs reserved).
     QHash<QString, QString> damagedMeets() const { return m_damaged; }
     bool isFinished(const QString& meetId) const { return m_finished.contains(meetId); }
+    QSet<QString> finishedMeets() const { return m_finished; }
 
     /// A fresh 9-digit ID used by no current, finished, damaged or reserved meet; reserved until
     /// createMeet() finishes with it.
@@ -68,6 +69,13 @@ public:
     void unindexSession(const QByteArray& tokenHash) { m_tokenIndex.remove(tokenHash); }
     /// The meet a token hash belongs to, or nullptr.
     Meet* meetForToken(const QByteArray& tokenHash) const;
+    /// The same for display link tokens (JOIN_DISPLAY).
+    void indexDisplayLink(const QByteArray& tokenHash, const QString& meetId)
+    {
+        m_displayTokenIndex.insert(tokenHash, meetId);
+    }
+    void unindexDisplayLink(const QByteArray& tokenHash) { m_displayTokenIndex.remove(tokenHash); }
+    Meet* meetForDisplayToken(const QByteArray& tokenHash) const;
 
     bool isIdle() const;
     QThreadPool* ioPool() { return &m_ioPool; }
@@ -98,6 +106,7 @@ private:
     QSet<QString> m_finished;
     QSet<QString> m_reserved;
     QHash<QByteArray, QString> m_tokenIndex;
+    QHash<QByteArray, QString> m_displayTokenIndex;
     bool m_inlineIo = false;
 };
 

@@ -169,6 +169,14 @@ void handle(const oll::RestoreMeetRequest& req, const oll::Limits& limits)
     (void)oll::Reply::restoreRejected(QStringLiteral("rejected"), 2000, true);
 }
 
+void handle(const oll::JoinDisplayRequest& req, const oll::Limits& limits)
+{
+    // As LiveServer does: only a well-formed token is hashed; the clientId is checked first.
+    (void)oll::isValidClientId(req.clientId, limits.maxClientIdLength);
+    checkToken(req.displayToken);
+    (void)oll::Reply::joinRejected(QStringLiteral("unknown or revoked display link"));
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)

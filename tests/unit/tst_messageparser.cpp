@@ -116,6 +116,45 @@ private Q_SLOTS:
         QCOMPARE(req.role, Role::Display);
     }
 
+    /// JOIN_DISPLAY carries a display link's token and a clientId, nothing else.
+    void joinDisplay_allFields()
+    {
+        const QJsonObject msg{
+            {QStringLiteral("msgType"), QStringLiteral("JOIN_DISPLAY")},
+            {QStringLiteral("displayToken"), QStringLiteral("kO54Nh924lmMujGJjkau-x1HxZPJNn9LQHPvvuayz5k")},
+            {QStringLiteral("clientId"), QStringLiteral("board-1")},
+            {QStringLiteral("password"), QStringLiteral("ignored")}};
+        const auto result = parseWith(encode(msg));
+        EXPECT_REQUEST(JoinDisplayRequest, req, result);
+        QCOMPARE(req.displayToken, QStringLiteral("kO54Nh924lmMujGJjkau-x1HxZPJNn9LQHPvvuayz5k"));
+        QCOMPARE(req.clientId, QStringLiteral("board-1"));
+    }
+
+    /// Missing or mistyped JOIN_DISPLAY fields are named; the token's shape is the server's business.
+    void joinDisplay_malformed_data()
+    {
+        QTest::addColumn<QByteArray>("message");
+        QTest::addColumn<QString>("error");
+        QTest::addRow("no token") << QByteArray(R"({"msgType":"JOIN_DISPLAY","clientId":"b"})")
+                                  << QStringLiteral("missing field 'displayToken'");
+        QTest::addRow("token number") << QByteArray(R"({"msgType":"JOIN_DISPLAY","displayToken":7,"clientId":"b"})")
+                                      << QStringLiteral("field 'displayToken' must be a string");
+        QTest::addRow("no clientId") << QByteArray(R"({"msgType":"JOIN_DISPLAY","displayToken":"x"})")
+                                     << QStringLiteral("missing field 'clientId'");
+        QTest::addRow("clientId null") << QByteArray(R"({"msgType":"JOIN_DISPLAY","displayToken":"x","clientId":null})")
+                                       << QStringLiteral("field 'clientId' must be a string");
+    }
+    void joinDisplay_malformed()
+    {
+        QFETCH(QByteArray, message);
+        QFETCH(QString, error);
+        const auto result = parseWith(message);
+        const auto* err = std::get_if<ParseError>(&result);
+        QVERIFY(err);
+        QCOMPARE(err->kind, ParseError::Kind::Malformed);
+        QCOMPARE(err->errMsg, error);
+    }
+
     /// "Password" (the specification's spelling) is accepted; "password" wins when both are present.
     void joinMeet_passwordAlias()
     {

@@ -167,6 +167,36 @@ private Q_SLOTS:
         QCOMPARE(loaded.check(b.session.tokenHash), SessionStore::Status::Valid);
     }
 
+    /// A session issued through a display link keeps its link across a reload; sessions.json of
+    /// sessions without one has no such member, as before display links existed.
+    void displayLinkIdRoundTrip()
+    {
+        ManualClock clock;
+        SeededRandomSource random(17);
+        SessionStore store(clock, random);
+        const auto plain = store.issue(QStringLiteral("desk"), QStringLiteral("Desk"), Role::Update);
+        const auto board = store.issue(QStringLiteral("board"), QStringLiteral("Main board"), Role::Display,
+                                       QStringLiteral("dl-0123abcd"));
+        const QByteArray text = QJsonDocument(store.toJson()).toJson();
+        QCOMPARE(text.count("displayLinkId"), 1);
+        SessionStore loaded(clock, random);
+        QVERIFY(loaded.loadJson(QJsonDocument::fromJson(text).object()));
+        Session s;
+        QCOMPARE(loaded.check(board.session.tokenHash, &s), SessionStore::Status::Valid);
+        QCOMPARE(s.displayLinkId, QStringLiteral("dl-0123abcd"));
+        QCOMPARE(loaded.check(plain.session.tokenHash, &s), SessionStore::Status::Valid);
+        QVERIFY(s.displayLinkId.isEmpty());
+
+        // Revoking the link drops exactly its sessions.
+        QCOMPARE(loaded.revokeIssuedFrom(QStringLiteral("dl-0123abcd")), QList<QByteArray>{board.session.tokenHash});
+        QVERIFY(loaded.revokeIssuedFrom(QString()).isEmpty());
+        QCOMPARE(loaded.size(), 1);
+        // Sessions of links that no longer exist go; ordinary ones stay.
+        QVERIFY(store.revokeOrphaned({QStringLiteral("dl-0123abcd")}).isEmpty());
+        QCOMPARE(store.revokeOrphaned({}), QList<QByteArray>{board.session.tokenHash});
+        QCOMPARE(store.check(plain.session.tokenHash), SessionStore::Status::Valid);
+    }
+
     /// An empty session list is a valid document and empties the store.
     void loadJsonEmpty()
     {
@@ -209,6 +239,8 @@ private Q_SLOTS:
         QTest::addRow("locationName missing") << with(QStringLiteral("locationName"), QJsonValue::Undefined);
         // A role the server never writes must not silently become the more powerful "update".
         QTest::addRow("role unknown") << with(QStringLiteral("role"), QStringLiteral("Display"));
+        // Only a display session can come from a display link.
+        QTest::addRow("update through a link") << with(QStringLiteral("displayLinkId"), QStringLiteral("dl-0123abcd"));
     }
     void loadJsonRejects()
     {

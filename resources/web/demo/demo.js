@@ -5,8 +5,11 @@
 // The inputs show the fix for OpenLifter's stale-input pitfall: an input that is not focused
 // always shows the store's current value, and a value is written back only when the person
 // changed it (the `change` event), never merely because the input lost focus.
+//
+// Opened as /demo/#display=<token> (a display link the meet director copied from the app), the
+// page joins that meet read-only and shows it live: every input is disabled and a note says so.
 
-import { connectLive, defineLivePanel, registerOfflineCache } from '../lib/openlifter-live.js';
+import { connectLive, defineLivePanel, displayTokenFromUrl, registerOfflineCache } from '../lib/openlifter-live.js';
 import { applyMiddleware, createStore } from './mini-redux.js';
 import { actions, newDefaultEntry, newMeetState, rootReducer } from './openlifter-model.js';
 
@@ -35,12 +38,23 @@ store.subscribe(() => {
   } catch { /* private mode: nothing persisted */ }
 });
 
+// The token is in the fragment, which the browser never sends to the server.
+const displayToken = displayTokenFromUrl(location.href);
+let displayError = '';
+
 const ready = (async () => {
   const saved = localStorage.getItem(PERSIST_KEY);
   if (saved) store.dispatch({ type: 'persist/REHYDRATE', payload: JSON.parse(saved) });
   await live.ready;
+  // A reload keeps the session this link gave; a new link (or none held yet) joins with it.
+  if (displayToken && !(live.client.hasSession && live.client.displayToken === displayToken)) {
+    await live.client.joinDisplay(displayToken).catch((err) => { displayError = err?.reason || String(err); });
+  }
   render();
 })();
+if (location.hash.includes('display=') && !displayToken) {
+  displayError = 'this display link is incomplete: copy the whole link from the meet director\'s app';
+}
 
 defineLivePanel();
 const panel = document.getElementById('panel');
@@ -127,7 +141,27 @@ function makeRow(id) {
   return tr;
 }
 
+/** The read-only note and disabled inputs of a display page (or of any display-only session). */
+function renderDisplayMode() {
+  const c = live.client;
+  const note = $('displayNote');
+  const revoked = c.status === 'revoked' || (displayToken && displayError);
+  const display = c.isDisplay || !!displayToken;
+  note.hidden = !display && !displayError;
+  note.classList.toggle('revoked', !!revoked || !!displayError);
+  if (revoked || displayError) {
+    note.textContent = `Read-only display: this display link no longer works (${displayError || c.displayRevokedReason
+      || 'revoked'}). Ask the meet director for a new link. The meet is shown as last seen.`;
+  } else if (display) {
+    note.textContent = `Read-only display${c.locationName ? ` “${c.locationName}”` : ''}: this page follows meet `
+      + `${c.meetIdDisplay || '…'} live and cannot change it.`;
+  }
+  document.body.dataset.display = display ? (revoked ? 'revoked' : 'live') : '';
+  for (const el of $('app').querySelectorAll('input, select, button')) el.disabled = display;
+}
+
 function render() {
+  renderDisplayMode();
   const s = store.getState();
   show($('meetName'), s.meet.name);
   show($('meetCity'), s.meet.city);

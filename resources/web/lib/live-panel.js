@@ -286,6 +286,7 @@ export class LivePanel extends HTMLElement {
       'logging-in': 'logging in…',
       online: 'online',
       'needs-join': 'session ended: join again',
+      revoked: 'display link revoked: ask the meet director for a new link',
     }[s.status] ?? s.status;
     r.pending.textContent = String(s.pendingCount);
     r.lastSeq.textContent = String(s.lastServerSeq);

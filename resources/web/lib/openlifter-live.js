@@ -8,7 +8,10 @@
 import { LiveClient } from './sync-client.js';
 import { createLiveAdapter } from './redux-adapter.js';
 
-export { LiveClient, Status, newClientId, normalizeMeetId, displayMeetId, defaultServerUrl } from './sync-client.js';
+export {
+  LiveClient, Status, newClientId, normalizeMeetId, displayMeetId, defaultServerUrl, displayTokenFromUrl, isDisplayToken,
+  DISPLAY_LINK_REVOKED,
+} from './sync-client.js';
 export { createLiveAdapter, diffState, projectState, buildLookup, APPLY, ID_BLOCK_BASE, ID_BLOCK_SIZE } from './redux-adapter.js';
 export { MemoryStore, IdbStore, defaultStore } from './storage.js';
 export { parseKey, applyUpdate, valueAt, deepEqual } from './keypath.js';

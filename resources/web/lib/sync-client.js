@@ -18,6 +18,8 @@
 //   rejected      {update, code, reason, conflict, winner, currentValue}
 //   loggedin      the MEET_CREATED / MEET_JOINED / MEET_RESTORED message
 //   loginrejected {msgType, reason, retryAfterMs, pendingApproval}
+//   displayrevoked {reason}: the display link this client joined with was revoked or refused;
+//                 the client stays offline (status 'revoked') until it is given a new link
 //   serverpull    {lastServerSeq, epoch}: the server holds less than this client had
 //   recoverypushed {entryCount}: entries above the server's head went into RECOVERY_PUSH
 //   recoveryack   {restored, resequenced, duplicates, conflicts, skipped, headServerSeq, epoch}
@@ -36,7 +38,26 @@ export const Status = Object.freeze({
   LOGGING_IN: 'logging-in', // CREATE_MEET / JOIN_MEET / RESTORE_MEET sent, no answer yet
   ONLINE: 'online', // socket open and bound to the session
   NEEDS_JOIN: 'needs-join', // the server said INVALID_SESSION: join again (password needed)
+  REVOKED: 'revoked', // the display link was revoked or refused: only a new link helps; no retries
 });
+
+/** WebSocket close code of a socket whose display link the meet director revoked (docs/protocol.md §22). */
+export const DISPLAY_LINK_REVOKED = 4001;
+
+/** A display link's token: 43 base64url characters, as in the link's `#display=<token>`. */
+export function isDisplayToken(token) {
+  return typeof token === 'string' && /^[A-Za-z0-9_-]{43}$/.test(token);
+}
+
+/**
+ * The display token in a page URL's fragment (`#display=<token>`), or null. The token rides in
+ * the fragment because browsers never send it to a server.
+ */
+export function displayTokenFromUrl(href = globalThis.location?.href ?? '') {
+  const hash = String(href).split('#')[1] ?? '';
+  const token = new URLSearchParams(hash).get('display');
+  return isDisplayToken(token) ? token : null;
+}
 
 /** Protocol limits the client stays under (docs/protocol.md §14). */
 const MAX_UPDATES_PER_MESSAGE = 1000;
@@ -126,6 +147,7 @@ export class LiveClient extends EventTarget {
     this._sentOnSocket = new Set();
     this._reconnectTimer = null;
     this._storageRetryTimer = null;
+    this._displayRetryTimer = null; // JOIN_DISPLAY again after a back-off (retryAfterMs)
     this._nextDelay = this._reconnectDelayMs;
 
     this._canonical = new Map(); // serverSeqNum -> entry (individually held)
@@ -187,6 +209,10 @@ export class LiveClient extends EventTarget {
       nextLocalSeqNum: 1,
       synced: false, // a complete pull (or creation) has been seen since the login
       needsJoin: false,
+      // Joined with a display link (JOIN_DISPLAY): its token, to join again when the session ends.
+      // Secret like the session token, and kept in the same place.
+      displayToken: '',
+      revoked: '', // why the display link stopped working (revoked or refused); '' while it works
       extras: {}, // small per-meet data of the layers above (the adapter's entry-id blocks)
       recoveryClamp: null, // after SERVER_PULL, until every push is answered: {after, renumbered}
     };
@@ -225,6 +251,7 @@ export class LiveClient extends EventTarget {
     this._appliedSeq = this._baseSeq;
     this._canonicalDoc = this._baseDoc;
     this._loaded = true;
+    if (this._session.revoked) this._status = Status.REVOKED;
     this._settle(true);
     return this;
   }
@@ -251,6 +278,12 @@ export class LiveClient extends EventTarget {
   get epoch() { return this._session.epoch; }
   get synced() { return this._session.synced; }
   get hasSession() { return !!this._session.sessionToken; }
+  /** True once the display link this client joined with was revoked or refused. */
+  get displayRevoked() { return !!this._session.revoked; }
+  /** Why the display link stopped working, as the server said it ('' while it works). */
+  get displayRevokedReason() { return this._session.revoked || ''; }
+  /** The display link token this client joined with ('' if it joined otherwise). */
+  get displayToken() { return this._session.displayToken; }
   get isDisplay() { return this._session.role === 'display'; }
   get serverPullHead() { return this._serverPullHead; }
   /** RECOVERY_PUSH messages kept: unanswered, or answered but not yet pulled back. */
@@ -289,6 +322,7 @@ export class LiveClient extends EventTarget {
       epoch: this._session.epoch,
       synced: this._session.synced,
       needsJoin: this._session.needsJoin,
+      displayRevoked: !!this._session.revoked,
       rejectedCount: this._rejected.length,
       serverPullHead: this._serverPullHead,
       recoveryOutbox: this._outbox.length,
@@ -346,6 +380,20 @@ export class LiveClient extends EventTarget {
         { reason: 'a meet ID is 9 digits (spaces and dashes allowed)' }));
     }
     return this._login({ msgType: 'JOIN_MEET', meetId: id, password, locationName, clientId: this.clientId, role });
+  }
+
+  /**
+   * Joins read-only with a display link the meet director minted (JOIN_DISPLAY): no meet ID, no
+   * password. The token is kept with the session so that the client joins again by itself when
+   * the session ends; a revoked link ends in status 'revoked' and a 'displayrevoked' event,
+   * never in a retry loop. Resolves with MEET_JOINED (role 'display').
+   */
+  joinDisplay(token) {
+    if (!isDisplayToken(token)) {
+      const reason = 'a display link token is 43 base64url characters; open the whole link the meet director copied';
+      return Promise.reject(Object.assign(new Error(reason), { reason }));
+    }
+    return this._login({ msgType: 'JOIN_DISPLAY', displayToken: token, clientId: this.clientId });
   }
 
   /** Joins again with the session's meet, location and role (after INVALID_SESSION). */
@@ -537,6 +585,8 @@ export class LiveClient extends EventTarget {
   _clearReconnect() {
     clearTimeout(this._reconnectTimer);
     this._reconnectTimer = null;
+    clearTimeout(this._displayRetryTimer);
+    this._displayRetryTimer = null;
   }
 
   _openSocket() {
@@ -553,7 +603,7 @@ export class LiveClient extends EventTarget {
     }
     this._socket = ws;
     ws.onopen = () => { if (ws === this._socket) this._onOpen(); };
-    ws.onclose = () => { if (ws === this._socket) this._onClose(); };
+    ws.onclose = (ev) => { if (ws === this._socket) this._onClose(ev); };
     ws.onerror = () => {}; // a close event follows
     ws.onmessage = (ev) => { if (ws === this._socket) this._onMessage(ev.data); };
   }
@@ -588,6 +638,7 @@ export class LiveClient extends EventTarget {
       return;
     }
     if (this._session.needsJoin) {
+      if (this._rejoinDisplay()) return;
       this._setStatus(Status.NEEDS_JOIN);
       return;
     }
@@ -600,7 +651,7 @@ export class LiveClient extends EventTarget {
     this._flush();
   }
 
-  _onClose() {
+  _onClose(ev) {
     this._socket = null;
     this._sentOnSocket.clear();
     this._pullInFlight = false;
@@ -608,6 +659,11 @@ export class LiveClient extends EventTarget {
     this._holdPending = false;
     this._resetOutboxSent(); // replies to pushes sent on this socket never come: send them again
     clearTimeout(this._storageRetryTimer);
+    if (ev?.code === DISPLAY_LINK_REVOKED) {
+      // The director revoked the link this page joined with: reconnecting cannot help.
+      this._displayRevoked(ev.reason || 'display link revoked');
+      return;
+    }
     this._setStatus(Status.OFFLINE);
     this._scheduleReconnect();
   }
@@ -702,6 +758,14 @@ export class LiveClient extends EventTarget {
       case 'SERVER_PULL': this._handleServerPull(m); break;
       case 'RECOVERY_ACK': this._handleRecoveryAck(m); break;
       case 'RECOVERY_REJECTED': this._handleRecoveryRejected(m); break;
+      case 'UNKNOWN_MESSAGE_TYPE':
+        // A server older than the login asked for (JOIN_DISPLAY): refuse it rather than wait forever.
+        if (this._loginRequest && m.unknownMsgType === this._loginRequest.message.msgType) {
+          this._handleLoginRejected({ msgType: 'JOIN_REJECTED',
+            reason: `this server does not know ${m.unknownMsgType}; it needs a newer version` });
+          break;
+        }
+      // falls through
       default:
         this._lastError = m.errMsg ?? m.reason ?? '';
         this._emit('protocolerror', { msgType: m.msgType, detail: this._lastError });
@@ -725,8 +789,11 @@ export class LiveClient extends EventTarget {
       s.epoch = '';
     }
     const created = m.msgType === 'MEET_CREATED';
+    const viaLink = req?.message.msgType === 'JOIN_DISPLAY';
     this._session = {
       ...s,
+      displayToken: viaLink ? req.message.displayToken : '',
+      revoked: '',
       meetId: m.meetId,
       meetIdDisplay: m.meetIdDisplay ?? displayMeetId(m.meetId),
       sessionToken: m.sessionToken,
@@ -768,6 +835,10 @@ export class LiveClient extends EventTarget {
     const req = this._loginRequest;
     this._loginRequest = null;
     const s = this._session;
+    if (req?.message.msgType === 'JOIN_DISPLAY') {
+      this._handleDisplayRejected(m, req);
+      return;
+    }
     if (s.needsJoin) this._setStatus(Status.NEEDS_JOIN);
     else if (!s.sessionToken) this._setStatus(Status.CONNECTED);
     else {
@@ -784,6 +855,57 @@ export class LiveClient extends EventTarget {
     };
     this._emit('loginrejected', detail);
     req?.reject(Object.assign(new Error(detail.reason), detail));
+  }
+
+  /**
+   * JOIN_DISPLAY refused. Back-off or a busy server (retryAfterMs): asked again once that time
+   * has passed. Anything else (the link is unknown or revoked, or malformed): revoked, for good.
+   */
+  _handleDisplayRejected(m, req) {
+    const detail = { msgType: m.msgType, reason: m.reason ?? '', retryAfterMs: m.retryAfterMs ?? 0,
+      pendingApproval: false };
+    this._emit('loginrejected', detail);
+    if (detail.retryAfterMs > 0 && this._wantOnline) {
+      this._setStatus(Status.CONNECTED);
+      clearTimeout(this._displayRetryTimer);
+      this._displayRetryTimer = setTimeout(() => {
+        if (this._wantOnline && !this._loginRequest) {
+          this._login(req.message).then(req.resolve, req.reject);
+        }
+      }, detail.retryAfterMs);
+      return;
+    }
+    this._displayRevoked(detail.reason);
+    req.reject(Object.assign(new Error(detail.reason), detail));
+  }
+
+  /**
+   * The display link no longer works: forget the session and the link's token (both are
+   * useless now), keep the meet as last seen, stop reconnecting and say so.
+   */
+  _displayRevoked(reason) {
+    this._lastError = reason;
+    const pending = this._loginRequest;
+    this._loginRequest = null;
+    pending?.reject(Object.assign(new Error(reason), { reason }));
+    this._wantOnline = false;
+    this._clearReconnect();
+    if (this._socket) this._dropSocket();
+    this._session.sessionToken = '';
+    this._session.displayToken = '';
+    this._session.revoked = reason || 'display link revoked';
+    this._session.needsJoin = false;
+    this._saveSession();
+    this._setStatus(Status.REVOKED);
+    this._emit('displayrevoked', { reason });
+  }
+
+  /** A display-link session that ended joins again with the link's token. True if it does. */
+  _rejoinDisplay() {
+    const token = this._session.displayToken;
+    if (!token || this._loginRequest) return false;
+    this.joinDisplay(token).catch(() => { /* reported as 'displayrevoked' or 'loginrejected' */ });
+    return true;
   }
 
   /** Takes `epoch` as the history of this client's log. */
@@ -1066,6 +1188,7 @@ export class LiveClient extends EventTarget {
     this._pullInFlight = false;
     this._compactBuffer = null;
     this._sentOnSocket.clear(); // the server acted on none of them; send again after the join
+    if (this._rejoinDisplay()) return;
     this._setStatus(Status.NEEDS_JOIN);
   }
 

@@ -141,6 +141,16 @@ export class FakeServer {
         }
         return this.login(ws, meet, m.locationName, m.clientId, m.role || 'update', 'MEET_JOINED');
       }
+      case 'JOIN_DISPLAY': {
+        if (!/^[A-Za-z0-9_-]{43}$/.test(m.displayToken ?? '')) {
+          return ws._deliver({ msgType: 'JOIN_REJECTED', reason: 'a display link token is 43 base64url characters' });
+        }
+        for (const meet of this.meets.values()) {
+          const link = meet.displayLinks?.get(m.displayToken);
+          if (link) return this.login(ws, meet, link.label, m.clientId, 'display', 'MEET_JOINED', link.linkId);
+        }
+        return ws._deliver({ msgType: 'JOIN_REJECTED', reason: 'unknown or revoked display link' });
+      }
       case 'UPDATE_INIT': return this.updateInit(ws, m);
       case 'CLIENT_PULL': return this.pull(ws, m);
       case 'RECOVERY_PUSH': return this.recovery(ws, m);
@@ -148,10 +158,38 @@ export class FakeServer {
     }
   }
 
-  login(ws, meet, locationName, clientId, role, msgType) {
+  /** Mints a display link as the director does in the app: {linkId, token}. */
+  mintDisplayLink(meetId, label) {
+    const meet = this.meets.get(meetId);
+    meet.displayLinks ??= new Map();
+    const token = `d${Math.random().toString(36).slice(2)}${'y'.repeat(42)}`.slice(0, 43);
+    const linkId = `dl-${String(meet.displayLinks.size).padStart(8, '0')}`;
+    meet.displayLinks.set(token, { linkId, label });
+    return { linkId, token };
+  }
+
+  /** Revokes a link: its sessions go, its sockets are closed with 4001. Returns how many. */
+  revokeDisplayLink(meetId, linkId) {
+    const meet = this.meets.get(meetId);
+    for (const [token, link] of meet.displayLinks ?? []) if (link.linkId === linkId) meet.displayLinks.delete(token);
+    const tokens = [...meet.sessions].filter(([, s]) => s.displayLinkId === linkId).map(([t]) => t);
+    for (const t of tokens) meet.sessions.delete(t);
+    let closed = 0;
+    for (const ws of [...this.sockets]) {
+      if (ws.meet === meet && tokens.includes(ws.token) && ws.readyState === 1) {
+        ws.readyState = 3;
+        this.sockets.delete(ws);
+        setImmediate(() => ws.onclose?.({ code: 4001, reason: 'display link revoked' }));
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  login(ws, meet, locationName, clientId, role, msgType, displayLinkId = '') {
     const token = `t${Math.random().toString(36).slice(2)}${'x'.repeat(30)}`.slice(0, 43);
-    const priority = meet.endpoints.find((e) => e.locationName === locationName).priority;
-    meet.sessions.set(token, { clientId, locationName, role, priority });
+    const priority = meet.endpoints.find((e) => e.locationName === locationName)?.priority ?? 0;
+    meet.sessions.set(token, { clientId, locationName, role, priority, displayLinkId });
     ws.meet = meet;
     ws.token = token;
     ws._deliver({ msgType, meetId: meet.meetId, meetIdDisplay: meet.meetId.replace(/(\d{3})(\d{3})(\d{3})/, '$1 $2 $3'),
