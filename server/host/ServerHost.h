@@ -5,6 +5,7 @@
 
 #include <QObject>
 
+#include <functional>
 #include <memory>
 
 class QThread;
@@ -12,6 +13,7 @@ class QThread;
 namespace oll {
 
 class DiagRing;
+class ServerMonitor;
 
 /// The façade the desktop app (and its tests) drive the live server through. The server runs on
 /// a thread of its own, built there by start() and torn down there by stop(): a busy or modal
@@ -83,11 +85,25 @@ Q_SIGNALS:
     void displayLinkMinted(quint64 requestId, const oll::DisplayLinkInfo& link, const QString& token,
                            const QString& path, const QString& error);
     void displayLinkRevoked(const QString& meetId, const QString& linkId, int socketsClosed);
+    /// A revocation that did not happen (unknown link, server not running, file error): why.
+    void displayLinkRevokeFailed(const QString& meetId, const QString& linkId, const QString& error);
 
 private:
-    struct Run;
+    struct Run; // one start..stop: the thread and what lives on it
+    struct Published; // the latest snapshot and conflicts, shared with the server thread
+    void setState(ServerSnapshot::State state, const QString& error = QString());
+    void onStarted(Run* run);
+    void onThreadFinished(Run* run);
+    /// Runs `action` on the server thread with the running server and its monitor, or with two
+    /// nulls when there is none (then perhaps on this thread): an action always gets an answer.
+    void inServerThread(std::function<void(LiveServer* server, ServerMonitor* monitor)> action);
+
     std::unique_ptr<Run> m_run;
-    // ... implementation detail (thread, published snapshot under a mutex, diag ring)
+    std::shared_ptr<Published> m_published;
+    std::unique_ptr<DiagRing> m_diag; // outlives runs: diagnostics survive restarts
+    ServerSnapshot::State m_state = ServerSnapshot::State::Stopped;
+    ServerOptions m_options;
+    quint64 m_nextRequestId = 1;
 };
 
 } // namespace oll

@@ -23,7 +23,10 @@ ClientConnection::ClientConnection(quint64 id, std::unique_ptr<QWebSocket> socke
     connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this,
             [this](const QByteArray&) { Q_EMIT binaryReceived(this); });
     connect(m_socket.get(), &QWebSocket::disconnected, this, [this] { Q_EMIT closed(this); });
-    connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64, const QByteArray&) { Q_EMIT pongReceived(this); });
+    connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64 elapsedMs, const QByteArray&) {
+        m_rttMs = static_cast<qint64>(elapsedMs);
+        Q_EMIT pongReceived(this);
+    });
     connect(m_socket.get(), &QWebSocket::bytesWritten, this, [this](qint64) { Q_EMIT drained(this); });
 }
 

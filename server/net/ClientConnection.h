@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QWebSocket>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -43,6 +44,19 @@ public:
     /// True once the server has started closing this client; its further frames are ignored.
     bool isClosing() const override { return m_closing; }
 
+    // What the monitoring surface reports about this connection (see SyncPeer).
+    void noteAcked(qint64 serverSeqNum) override { m_lastAckedSeq = std::max(m_lastAckedSeq, serverSeqNum); }
+    void noteRelayed(qint64 serverSeqNum) override { m_lastRelayedSeq = std::max(m_lastRelayedSeq, serverSeqNum); }
+    void notePulled(qint64 serverSeqNum) override { m_lastPulledSeq = std::max(m_lastPulledSeq, serverSeqNum); }
+    qint64 lastAckedSeq() const { return m_lastAckedSeq; }
+    qint64 lastRelayedSeq() const { return m_lastRelayedSeq; }
+    qint64 lastPulledSeq() const { return m_lastPulledSeq; }
+    /// Round trip of the last ping, from QWebSocket::pong; -1 before the first pong.
+    qint64 rttMs() const { return m_rttMs; }
+    /// Wall clock (ms since the epoch) when the connection was accepted.
+    qint64 openedMs() const { return m_openedMs; }
+    void setOpenedMs(qint64 wallMs) { m_openedMs = wallMs; }
+
     /// Time of the last frame or pong from the client (for the idle timeout).
     qint64 lastSeenMs() const { return m_lastSeenMs; }
     void touch(qint64 nowMs) { m_lastSeenMs = nowMs; }
@@ -68,6 +82,11 @@ private:
     qint64 m_lastSeenMs;
     bool m_closing = false;
     std::optional<Binding> m_binding;
+    qint64 m_lastAckedSeq = 0;
+    qint64 m_lastRelayedSeq = 0;
+    qint64 m_lastPulledSeq = 0;
+    qint64 m_rttMs = -1;
+    qint64 m_openedMs = 0;
 };
 
 } // namespace oll

@@ -8,6 +8,7 @@
 #include "util/RandomSource.h"
 
 #include <QDateTime>
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QEventLoop>
 #include <QHttpServerRequest>
@@ -15,8 +16,11 @@
 #include <QHttpServerResponse>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QRegularExpression>
 #include <QTcpServer>
 #include <QTimer>
+
+#include <algorithm>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -61,6 +65,32 @@ QString isoTime(qint64 ms)
     return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
 }
 
+/// One answer for a token that never existed and one that was revoked: a guesser learns nothing.
+QString unknownDisplayLink()
+{
+    return QStringLiteral("unknown or revoked display link; ask the meet director for a new one");
+}
+
+/// Failed JOIN_DISPLAYs are counted in the login throttle as if for one meet of this name (no
+/// meet ID is 9 digits of this), and in the address's count across all meets.
+QString displayThrottleKey()
+{
+    return QStringLiteral("display-link");
+}
+
+/// The meet a diag line is about. By convention every line about a meet says "meet <9 digits>";
+/// reading it back here keeps the many DiagLog::write calls (server, registry, meets) as they are
+/// instead of threading a meet ID parameter through each of them.
+QString meetIdOfDiagLine(const QString& message)
+{
+    static const QRegularExpression re(QStringLiteral("\\bmeet (\\d{9})\\b"));
+    const QRegularExpressionMatch m = re.match(message);
+    return m.hasMatch() ? m.captured(1) : QString();
+}
+
+/// How long a shutdown waits for clients to answer the close frame before destroying their sockets.
+constexpr int kCloseGraceMs = 2000;
+
 } // namespace
 
 LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* parent)
@@ -77,8 +107,10 @@ LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* 
                                        m_options.limits.maxThrottleRecords})
     , m_parser(m_options.limits)
     , m_createWindow(m_options.limits.maxMeetsCreatedPerAddressPerHour, 60LL * 60 * 1000)
+    , m_heartbeat(this) // parented, so that moveToThread() takes the timer along
     , m_sync(m_options.limits)
     , m_approvedRestores(m_options.approvedRestores)
+    , m_http(this)
 {
     connect(&m_heartbeat, &QTimer::timeout, this, &LiveServer::heartbeat);
 }
@@ -122,6 +154,9 @@ bool LiveServer::start(QString* error)
 
     m_diag = std::make_unique<DiagLog>(m_options.dataDir + QStringLiteral("/diag.log"), *m_clock);
     m_diag->setEcho(m_options.echoDiagnostics);
+    m_diag->setListener([this](qint64 timeMs, const QString& category, const QString& message) {
+        Q_EMIT diagnostic(DiagEntry{timeMs, category, message, meetIdOfDiagLine(message)});
+    });
     m_diag->write(QStringLiteral("start"),
                   QStringLiteral("openlifter-live-server %1 starting on data directory %2")
                       .arg(QStringLiteral(OLL_VERSION), m_options.dataDir));
@@ -137,19 +172,23 @@ bool LiveServer::start(QString* error)
     m_decoyHash.salt = m_random->bytes(16);
     m_decoyHash.hash = m_random->bytes(32);
 
-    m_http.route(QStringLiteral("/health"), QHttpServerRequest::Method::Get,
-                 [this] { return QHttpServerResponse(health()); });
-    // The WebSocket upgrade happens only when a route matches and its handler writes nothing.
-    m_http.route(QStringLiteral("/live"), [](const QHttpServerRequest& request, QHttpServerResponder&& responder) {
-        if (request.value("Upgrade").compare("websocket", Qt::CaseInsensitive) != 0) {
-            responder.write(
-                Reply::encode({{QStringLiteral("error"), QStringLiteral("this URL speaks the WebSocket protocol")}}),
-                "application/json", QHttpServerResponder::StatusCode::UpgradeRequired);
-        }
-    });
-    connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, this, &LiveServer::acceptWebSockets);
-    installStaticSite(m_http, m_options.site);
-    installAdminRoutes();
+    // QHttpServer keeps every route it is given: a second start() must not add them again.
+    if (!m_routesInstalled) {
+        m_routesInstalled = true;
+        m_http.route(QStringLiteral("/health"), QHttpServerRequest::Method::Get,
+                     [this] { return QHttpServerResponse(health()); });
+        // The WebSocket upgrade happens only when a route matches and its handler writes nothing.
+        m_http.route(QStringLiteral("/live"), [](const QHttpServerRequest& request, QHttpServerResponder&& responder) {
+            if (request.value("Upgrade").compare("websocket", Qt::CaseInsensitive) != 0) {
+                responder.write(Reply::encode({{QStringLiteral("error"),
+                                                QStringLiteral("this URL speaks the WebSocket protocol")}}),
+                                "application/json", QHttpServerResponder::StatusCode::UpgradeRequired);
+            }
+        });
+        connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, this, &LiveServer::acceptWebSockets);
+        installStaticSite(m_http, m_options.site);
+        installAdminRoutes();
+    }
 
     m_tcp = new LowDelayTcpServer();
     if (!m_tcp->listen(m_options.bindAddress, m_options.port)) {
@@ -163,6 +202,7 @@ bool LiveServer::start(QString* error)
     }
     m_http.bind(m_tcp);
     m_startedMs = m_clock->steadyMs();
+    m_startedWallMs = m_clock->nowMs();
     m_heartbeat.start(static_cast<int>(m_options.limits.heartbeatIntervalMs));
     m_diag->write(QStringLiteral("start"),
                   QStringLiteral("listening on %1:%2").arg(m_tcp->serverAddress().toString()).arg(m_tcp->serverPort()));
@@ -171,24 +211,52 @@ bool LiveServer::start(QString* error)
 
 void LiveServer::shutdown(int timeoutMs)
 {
+    // The headless binary and the tests stop from main() or a test body, outside any event loop
+    // that could finish the work: run one here until beginShutdown() is done.
+    QEventLoop loop;
+    beginShutdown([&loop] { loop.quit(); }, timeoutMs);
+    loop.exec();
+}
+
+void LiveServer::beginShutdown(std::function<void()> done, int timeoutMs)
+{
+    m_shuttingDown = true;
     m_heartbeat.stop();
     if (m_tcp) {
         m_tcp->close();
     }
     // Let queued flushes finish first, so their acks still reach connected clients and nothing
-    // accepted is left half-written; then say goodbye.
-    if (m_registry && !m_registry->isIdle()) {
-        QEventLoop loop;
-        QTimer poll;
-        QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
-            if (m_registry->isIdle()) {
-                loop.quit();
+    // accepted is left half-written; then say goodbye and give the clients a moment to answer the
+    // close frame, so the acks and the close reach them before their sockets are destroyed.
+    // Real time, not m_clock: a test clock may stand still.
+    const QDeadlineTimer flushDeadline(timeoutMs);
+    auto* poll = new QTimer(this);
+    poll->setInterval(5);
+    connect(
+        poll, &QTimer::timeout, this,
+        [this, poll, flushDeadline, closeDeadline = std::optional<QDeadlineTimer>(), done = std::move(done)]() mutable {
+            if (!closeDeadline) {
+                if (m_registry && !m_registry->isIdle() && !flushDeadline.hasExpired()) {
+                    return;
+                }
+                closeAllClients();
+                closeDeadline = QDeadlineTimer(kCloseGraceMs);
             }
+            if (!m_connections.empty() && !closeDeadline->hasExpired()) {
+                return;
+            }
+            poll->stop();
+            poll->deleteLater();
+            if (m_diag) {
+                m_diag->write(QStringLiteral("stop"), QStringLiteral("server stopped"));
+            }
+            done();
         });
-        QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
-        poll.start(5);
-        loop.exec();
-    }
+    poll->start();
+}
+
+void LiveServer::closeAllClients()
+{
     // close() may emit disconnected synchronously, which erases from m_connections: iterate a copy.
     std::vector<quint64> ids;
     for (const auto& entry : m_connections) {
@@ -198,9 +266,6 @@ void LiveServer::shutdown(int timeoutMs)
         if (auto* c = connection(id)) {
             c->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
         }
-    }
-    if (m_diag) {
-        m_diag->write(QStringLiteral("stop"), QStringLiteral("server stopped"));
     }
 }
 
@@ -216,6 +281,12 @@ QHostAddress LiveServer::address() const
 
 QJsonObject LiveServer::health() const
 {
+    if (!m_registry || !m_tcp) {
+        // Not started, or the start failed: nothing is served.
+        return {{QStringLiteral("status"), QStringLiteral("stopped")},
+                {QStringLiteral("service"), QStringLiteral("openlifter-live-server")},
+                {QStringLiteral("version"), QStringLiteral(OLL_VERSION)}};
+    }
     int broken = 0;
     const QList<Meet*> meets = m_registry->meets();
     for (const Meet* m : meets) {
@@ -284,7 +355,10 @@ void LiveServer::acceptWebSockets()
         });
         // A frame over the size limit makes Qt close the socket with 1009 (message too big).
         m_connectionsPerAddress[addr] += 1;
+        c->setOpenedMs(m_clock->nowMs());
+        const ConnectionInfo opened = infoOf(*c);
         m_connections.emplace(id, std::move(c));
+        Q_EMIT connectionOpened(opened);
     }
 }
 
@@ -301,9 +375,11 @@ void LiveServer::onClosed(ClientConnection* connection)
     if (const auto& b = connection->binding()) {
         m_boundByMeet[b->meetId].remove(connection->id());
     }
+    const ConnectionInfo closed = infoOf(*connection);
     // Deleted later: we are inside one of its socket's signals.
     it->second.release()->deleteLater();
     m_connections.erase(it);
+    Q_EMIT connectionClosed(closed);
 }
 
 ClientConnection* LiveServer::connection(quint64 id) const
@@ -332,8 +408,10 @@ void LiveServer::heartbeat()
 
 void LiveServer::onText(ClientConnection* c, const QByteArray& utf8)
 {
-    if (c->isClosing()) {
-        return; // closed by the server (e.g. not reading): nothing more is handled
+    if (c->isClosing() || m_shuttingDown) {
+        // Closed by the server (e.g. not reading), or stopping: nothing more is handled. A client
+        // keeps what was not acked and sends it again to the next server.
+        return;
     }
     c->touch(m_clock->steadyMs());
     auto parsed = m_parser.parse(utf8);
@@ -456,6 +534,11 @@ void LiveServer::handle(ClientConnection* c, const RestoreMeetRequest& req)
         return;
     }
     const QString addr = c->peerAddress();
+    if (m_refusedRestores.contains(*meetId) && !m_approvedRestores.contains(*meetId)) {
+        c->send(Reply::restoreRejected(
+            QStringLiteral("the meet director refused to restore meet %1 on this server").arg(displayMeetId(*meetId))));
+        return;
+    }
     if (!m_approvedRestores.contains(*meetId)) {
         const bool fresh = !m_pendingRestores.contains(*meetId);
         if (fresh && m_pendingRestores.size() >= 100) {
@@ -469,6 +552,9 @@ void LiveServer::handle(ClientConnection* c, const RestoreMeetRequest& req)
                           QStringLiteral("meet %1: location '%2' at %3 asks to restore it from its log; approve with "
                                          "--approve-restore %1 or POST /admin/restores/%1/approve")
                               .arg(*meetId, req.thisLocationName, addr));
+            const RestoreRequest& r = m_pendingRestores[*meetId];
+            Q_EMIT restoreRequested(
+                RestoreRequestInfo{*meetId, r.locationName, r.address, r.timeMs, r.endpoints, false});
         }
         c->send(Reply::restoreRejected(
             QStringLiteral("this server has no meet %1; the meet director must approve restoring it from your log")
@@ -515,6 +601,7 @@ void LiveServer::handle(ClientConnection* c, const RestoreMeetRequest& req)
                         m_diag->write(QStringLiteral("restore"),
                                       QStringLiteral("meet %1 restored by location '%2' client %3 from epoch %4")
                                           .arg(mid, req.thisLocationName, req.clientId, req.epoch));
+                        Q_EMIT restoreCompleted(mid);
                         guarded(connection(id), [&] {
                             issueSession(id, meet, req.clientId, req.thisLocationName, Role::Update,
                                          MsgType::MeetRestored);
@@ -539,6 +626,152 @@ QJsonArray LiveServer::pendingRestores() const
                                {QStringLiteral("approved"), m_approvedRestores.contains(it.key())}});
     }
     return out;
+}
+
+void LiveServer::approveRestore(const QString& meetId)
+{
+    m_refusedRestores.remove(meetId);
+    m_approvedRestores.insert(meetId);
+}
+
+void LiveServer::refuseRestore(const QString& meetId)
+{
+    m_approvedRestores.remove(meetId);
+    m_pendingRestores.remove(meetId);
+    m_refusedRestores.insert(meetId);
+    if (m_diag) {
+        m_diag->write(QStringLiteral("restore"),
+                      QStringLiteral("meet %1: restore refused by the meet director").arg(meetId));
+    }
+}
+
+QList<RestoreRequestInfo> LiveServer::restoreRequests() const
+{
+    QList<RestoreRequestInfo> out;
+    for (auto it = m_pendingRestores.cbegin(); it != m_pendingRestores.cend(); ++it) {
+        out.append(RestoreRequestInfo{it.key(), it->locationName, it->address, it->timeMs, it->endpoints,
+                                      m_approvedRestores.contains(it.key())});
+    }
+    return out;
+}
+
+ConnectionInfo LiveServer::infoOf(const ClientConnection& c) const
+{
+    ConnectionInfo info;
+    info.connectionId = c.id();
+    info.address = c.peerAddress();
+    info.openedMs = c.openedMs();
+    if (const auto& b = c.binding()) {
+        info.bound = true;
+        info.meetId = b->meetId;
+        info.locationName = b->session.locationName;
+        info.role = b->session.role;
+        info.clientId = b->session.clientId;
+        info.displayLinkId = b->session.displayLinkId;
+    }
+    info.lastAckedSeq = c.lastAckedSeq();
+    info.lastRelayedSeq = c.lastRelayedSeq();
+    info.lastPulledSeq = c.lastPulledSeq();
+    info.backlogBytes = c.backlog();
+    info.rttMs = c.rttMs();
+    return info;
+}
+
+MeetInfo LiveServer::infoOf(const Meet& meet) const
+{
+    MeetInfo info;
+    info.meetId = meet.meetId();
+    const QJsonObject& doc = meet.state().document();
+    info.meetName = doc.value(QStringLiteral("meet")).toObject().value(QStringLiteral("name")).toString();
+    info.lifterCount = static_cast<int>(
+        doc.value(QStringLiteral("registration")).toObject().value(QStringLiteral("entries")).toArray().size());
+    info.headSeq = meet.assignedSeq();
+    info.durableSeq = meet.durableSeq();
+    if (meet.isStorageBroken()) {
+        info.storage = StorageState::Broken;
+        info.storageDetail
+            = QStringLiteral("the journal cannot be written (%1); the meet accepts no updates. Free disk space or fix "
+                             "the data folder, then restart the server: the browsers keep their updates and send "
+                             "them again")
+                  .arg(m_storageErrors.value(meet.meetId(), QStringLiteral("write error")));
+    }
+    info.endpoints = meet.config().endpoints;
+    info.conflictCount = meet.conflictCount();
+    info.createdMs = meet.config().createdMs;
+    info.epoch = meet.epoch();
+    return info;
+}
+
+QList<ConnectionInfo> LiveServer::connectionInfos() const
+{
+    QList<ConnectionInfo> out;
+    out.reserve(static_cast<qsizetype>(m_connections.size()));
+    for (const auto& entry : m_connections) {
+        out.append(infoOf(*entry.second));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ConnectionInfo& a, const ConnectionInfo& b) { return a.connectionId < b.connectionId; });
+    return out;
+}
+
+void LiveServer::fillSnapshot(ServerSnapshot& snapshot) const
+{
+    snapshot.bindAddress = m_options.bindAddress;
+    snapshot.port = port();
+    snapshot.dataDir = m_options.dataDir;
+    snapshot.openlifterDir = m_options.site.openlifterDir;
+    snapshot.startedMs = m_startedWallMs;
+    snapshot.connections = connectionInfos();
+    snapshot.restores = restoreRequests();
+    snapshot.health = health();
+    snapshot.meets.clear();
+    snapshot.displayLinks = displayLinks();
+    if (!m_registry) {
+        return;
+    }
+    QHash<QString, QSet<QString>> online; // meetId -> clientIds with a bound connection
+    for (const ConnectionInfo& c : snapshot.connections) {
+        if (c.bound) {
+            online[c.meetId].insert(c.clientId);
+        }
+    }
+    for (const Meet* meet : m_registry->meets()) {
+        MeetInfo info = infoOf(*meet);
+        info.clientsOnline = static_cast<int>(online.value(info.meetId).size());
+        snapshot.meets.append(info);
+    }
+    const QHash<QString, QString> damaged = m_registry->damagedMeets();
+    for (auto it = damaged.cbegin(); it != damaged.cend(); ++it) {
+        MeetInfo info;
+        info.meetId = it.key();
+        info.storage = StorageState::Damaged;
+        info.storageDetail = QStringLiteral("not loaded at start: %1. Copy the folder current-meets/%2 somewhere safe, "
+                                            "free disk space if that was the cause and restart the server; if "
+                                            "auth.json is lost, move the folder out of current-meets, restart, and "
+                                            "approve the restore a browser then asks for")
+                                 .arg(it.value(), it.key());
+        snapshot.meets.append(info);
+    }
+    for (const QString& id : m_registry->finishedMeets()) {
+        MeetInfo info;
+        info.meetId = id;
+        info.finished = true;
+        snapshot.meets.append(info);
+    }
+    std::sort(snapshot.meets.begin(), snapshot.meets.end(),
+              [](const MeetInfo& a, const MeetInfo& b) { return a.meetId < b.meetId; });
+}
+
+QList<ConflictRecord> LiveServer::conflicts(const QString& meetId) const
+{
+    const Meet* meet = m_registry ? m_registry->find(meetId) : nullptr;
+    return meet ? meet->conflicts() : QList<ConflictRecord>();
+}
+
+int LiveServer::conflictCount(const QString& meetId) const
+{
+    const Meet* meet = m_registry ? m_registry->find(meetId) : nullptr;
+    return meet ? meet->conflictCount() : 0;
 }
 
 void LiveServer::installAdminRoutes()
@@ -742,9 +975,9 @@ void LiveServer::finishJoin(quint64 connectionId, const QString& address, const 
 }
 
 void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& clientId, const QString& location,
-                              Role role, const QString& replyType)
+                              Role role, const QString& replyType, const QString& displayLinkId)
 {
-    const SessionStore::Issued issued = meet->sessions().issue(clientId, location, role);
+    const SessionStore::Issued issued = meet->sessions().issue(clientId, location, role, displayLinkId);
     m_registry->indexSession(issued.session.tokenHash, meet->meetId());
     forgetSessions(meet->sessions().trimTo(m_options.limits.maxSessionsPerMeet));
     const Session session = issued.session;
@@ -766,9 +999,19 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
                   }
                   return;
               }
+              if (!session.displayLinkId.isEmpty() && !meet->displayLinks().find(session.displayLinkId)) {
+                  // Revoked while the session was written; the revocation dropped the session too.
+                  if (c) {
+                      c->send(Reply::joinRejected(unknownDisplayLink()));
+                  }
+                  return;
+              }
               m_diag->write(QStringLiteral("session"),
-                            QStringLiteral("meet %1: session issued to location '%2' client %3 as %4")
-                                .arg(meet->meetId(), session.locationName, session.clientId, roleName(session.role)));
+                            QStringLiteral("meet %1: session issued to location '%2' client %3 as %4%5")
+                                .arg(meet->meetId(), session.locationName, session.clientId, roleName(session.role),
+                                     session.displayLinkId.isEmpty()
+                                         ? QString()
+                                         : QStringLiteral(" through display link ") + session.displayLinkId));
               if (!c) {
                   return;
               }
@@ -777,6 +1020,214 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
               c->send(SyncService::loggedIn(replyType, *meet, token, session));
           });
     forgetSessions(expired);
+}
+
+void LiveServer::handle(ClientConnection* c, const JoinDisplayRequest& req)
+{
+    if (!isValidClientId(req.clientId, m_options.limits.maxClientIdLength)) {
+        c->send(Reply::joinRejected(QStringLiteral("clientId must be 1 to %1 characters of A-Z a-z 0-9 - _")
+                                        .arg(m_options.limits.maxClientIdLength)));
+        return;
+    }
+    const QString addr = c->peerAddress();
+    if (const qint64 wait = m_throttle.retryAfterMs(addr, displayThrottleKey()); wait > 0) {
+        c->send(Reply::joinRejected(
+            QStringLiteral("too many failed attempts from your address; try again in %1 s").arg((wait + 999) / 1000),
+            wait));
+        return;
+    }
+    if (!SessionStore::isWellFormedToken(req.displayToken)) {
+        // Cannot match any link, so it is no guess: refused without hashing and not counted.
+        c->send(Reply::joinRejected(QStringLiteral("a display link token is 43 base64url characters; open the whole "
+                                                   "link the meet director copied")));
+        return;
+    }
+    // SHA-256 of 43 characters: cheap enough for the event loop, unlike a password check.
+    const QByteArray hash = SessionStore::hashToken(req.displayToken);
+    Meet* meet = m_registry->meetForDisplayToken(hash);
+    const std::optional<DisplayLink> link = meet ? meet->displayLinks().check(hash) : std::nullopt;
+    if (!link) {
+        m_throttle.recordFailure(addr, displayThrottleKey());
+        m_diag->write(QStringLiteral("join"),
+                      QStringLiteral("failed display link join from %1 (%2 recent failure(s))")
+                          .arg(addr)
+                          .arg(m_throttle.failures(addr, displayThrottleKey())));
+        c->send(Reply::joinRejected(unknownDisplayLink()));
+        return;
+    }
+    m_throttle.recordSuccess(addr, displayThrottleKey());
+    // A board is at no endpoint: its session is named after the link, which is what the
+    // director sees in the client list.
+    issueSession(c->id(), meet, req.clientId, link->label, Role::Display, MsgType::MeetJoined, link->linkId);
+}
+
+QString LiveServer::displayLinkMeetProblem(const QString& meetId) const
+{
+    if (!m_registry) {
+        return QStringLiteral("the server is not running");
+    }
+    if (m_registry->isFinished(meetId)) {
+        return QStringLiteral("meet %1 is finished; it has no display links").arg(displayMeetId(meetId));
+    }
+    if (m_registry->damagedMeets().contains(meetId)) {
+        return QStringLiteral("meet %1 could not be loaded (its data is damaged)").arg(displayMeetId(meetId));
+    }
+    if (!m_registry->find(meetId)) {
+        return QStringLiteral("there is no meet %1 on this server").arg(meetId.left(32));
+    }
+    return {};
+}
+
+void LiveServer::mintDisplayLink(const QString& meetId, const QString& label,
+                                 std::function<void(const DisplayLinkInfo&, const QString&, const QString&)> done)
+{
+    auto fail = [&done](const QString& why) {
+        if (done) {
+            done(DisplayLinkInfo{}, QString(), why);
+        }
+    };
+    const QString id = normalizeMeetId(meetId).value_or(meetId);
+    if (const QString problem = displayLinkMeetProblem(id); !problem.isEmpty()) {
+        return fail(problem);
+    }
+    if (const QString bad = DisplayLinkStore::validateLabel(label, m_options.limits.maxDisplayLinkLabelLength);
+        !bad.isEmpty()) {
+        return fail(bad);
+    }
+    Meet* meet = m_registry->find(id);
+    if (meet->displayLinks().size() >= m_options.limits.maxDisplayLinksPerMeet) {
+        return fail(QStringLiteral("meet %1 already has %2 display links; revoke one first")
+                        .arg(displayMeetId(id))
+                        .arg(m_options.limits.maxDisplayLinksPerMeet));
+    }
+    DisplayLinkStore::Minted minted;
+    try {
+        minted = meet->displayLinks().mint(label);
+    } catch (const std::exception& e) {
+        m_diag->write(QStringLiteral("error"),
+                      QStringLiteral("display link not minted: %1").arg(QString::fromLocal8Bit(e.what())));
+        return fail(QStringLiteral("the server could not draw a random token; try again"));
+    }
+    m_registry->indexDisplayLink(minted.link.tokenHash, id);
+    const DisplayLink link = minted.link;
+    const QString token = minted.token;
+    // Handed out only once its hash is on disk, so a restart never forgets a link a board holds.
+    meet->persistDisplayLinks([this, meet, link, token, done](bool ok, const QString& error) {
+        if (!ok) {
+            meet->displayLinks().revoke(link.linkId);
+            m_registry->unindexDisplayLink(link.tokenHash);
+            m_diag->write(QStringLiteral("storage"),
+                          QStringLiteral("meet %1: cannot write display-links.json: %2").arg(meet->meetId(), error));
+            if (done) {
+                done(DisplayLinkInfo{}, QString(),
+                     QStringLiteral("the display link could not be saved (%1); check the data folder").arg(error));
+            }
+            return;
+        }
+        m_diag->write(
+            QStringLiteral("display"),
+            QStringLiteral("meet %1: display link %2 '%3' minted").arg(meet->meetId(), link.linkId, link.label));
+        if (done) {
+            done(DisplayLinkInfo{link.linkId, meet->meetId(), link.label, link.createdMs, 0}, token, QString());
+        }
+    });
+}
+
+void LiveServer::revokeDisplayLink(const QString& meetId, const QString& linkId,
+                                   std::function<void(int socketsClosed, const QString& error)> done)
+{
+    auto fail = [&done](const QString& why) {
+        if (done) {
+            done(0, why);
+        }
+    };
+    const QString id = normalizeMeetId(meetId).value_or(meetId);
+    if (const QString problem = displayLinkMeetProblem(id); !problem.isEmpty()) {
+        return fail(problem);
+    }
+    Meet* meet = m_registry->find(id);
+    const std::optional<DisplayLink> link = meet->displayLinks().revoke(linkId);
+    if (!link) {
+        return fail(QStringLiteral("meet %1 has no display link %2").arg(displayMeetId(id), linkId.left(64)));
+    }
+    // In memory first, so the token and its sessions stop working now, not when the disk is done.
+    m_registry->unindexDisplayLink(link->tokenHash);
+    for (const QByteArray& h : meet->sessions().revokeIssuedFrom(link->linkId)) {
+        m_registry->unindexSession(h);
+    }
+    std::vector<quint64> holders;
+    for (const auto& [cid, c] : m_connections) {
+        const auto& b = c->binding();
+        if (b && b->meetId == id && b->session.displayLinkId == link->linkId) {
+            holders.push_back(cid);
+        }
+    }
+    int closed = 0;
+    for (quint64 cid : holders) {
+        // close() may emit disconnected synchronously, which erases from m_connections.
+        if (ClientConnection* c = connection(cid)) {
+            m_boundByMeet[id].remove(cid);
+            c->unbind();
+            c->pull.reset();
+            c->close(static_cast<QWebSocketProtocol::CloseCode>(kDisplayLinkRevokedCloseCode),
+                     QStringLiteral("display link revoked"));
+            ++closed;
+        }
+    }
+    m_diag->write(QStringLiteral("display"),
+                  QStringLiteral("meet %1: display link %2 '%3' revoked (%4 socket(s) closed)")
+                      .arg(id, link->linkId, link->label)
+                      .arg(closed));
+    // display-links.json decides: sessions of a link missing from it are dropped at load, so a
+    // crash before sessions.json is rewritten revives nothing.
+    auto linksError = std::make_shared<QString>();
+    meet->persistDisplayLinks([this, id, linksError](bool ok, const QString& error) {
+        if (!ok) {
+            *linksError = error;
+            m_diag->write(QStringLiteral("storage"),
+                          QStringLiteral("meet %1: cannot write display-links.json: %2").arg(id, error));
+        }
+    });
+    const QList<QByteArray> expired
+        = meet->persistSessions([this, id, closed, linksError, done](bool ok, const QString& error) {
+              if (!ok) {
+                  m_diag->write(QStringLiteral("storage"),
+                                QStringLiteral("meet %1: cannot write sessions.json: %2").arg(id, error));
+              }
+              if (done) {
+                  done(closed,
+                       linksError->isEmpty()
+                           ? QString()
+                           : QStringLiteral("the link is revoked, but saving that failed (%1): it would work "
+                                            "again after a restart; check the data folder and revoke it again")
+                                 .arg(*linksError));
+              }
+          });
+    forgetSessions(expired);
+}
+
+QList<DisplayLinkInfo> LiveServer::displayLinks() const
+{
+    QList<DisplayLinkInfo> out;
+    if (!m_registry) {
+        return out;
+    }
+    QHash<QString, int> inUse; // "meetId|linkId" -> open sockets bound through it
+    for (const auto& [cid, c] : m_connections) {
+        const auto& b = c->binding();
+        if (b && !b->session.displayLinkId.isEmpty() && !c->isClosing()) {
+            inUse[b->meetId + u'|' + b->session.displayLinkId] += 1;
+        }
+    }
+    const QList<Meet*> meets = m_registry->meets();
+    for (const Meet* m : meets) {
+        const QList<DisplayLink> links = m->displayLinks().links();
+        for (const DisplayLink& l : links) {
+            out.append(DisplayLinkInfo{l.linkId, m->meetId(), l.label, l.createdMs,
+                                       inUse.value(m->meetId() + u'|' + l.linkId)});
+        }
+    }
+    return out;
 }
 
 void LiveServer::forgetSessions(const QList<QByteArray>& tokenHashes)
@@ -823,6 +1274,7 @@ std::optional<LiveServer::Authenticated> LiveServer::authenticate(ClientConnecti
 
 void LiveServer::bind(ClientConnection* c, Meet* meet, const Session& session)
 {
+    const bool fresh = !c->binding() || c->binding()->session.tokenHash != session.tokenHash;
     if (const auto& old = c->binding()) {
         m_boundByMeet[old->meetId].remove(c->id());
         if (old->meetId != meet->meetId()) {
@@ -831,6 +1283,9 @@ void LiveServer::bind(ClientConnection* c, Meet* meet, const Session& session)
     }
     c->bind(meet->meetId(), session);
     m_boundByMeet[meet->meetId()].insert(c->id());
+    if (fresh) {
+        Q_EMIT connectionBound(infoOf(*c));
+    }
 }
 
 void LiveServer::handle(ClientConnection* c, const UpdateInitRequest& req)
@@ -865,10 +1320,12 @@ void LiveServer::handle(ClientConnection* c, const RecoveryPushRequest& req)
 void LiveServer::watchMeet(Meet* meet)
 {
     connect(meet, &Meet::storageBroken, this, [this, meet](const QString& error) {
+        m_storageErrors.insert(meet->meetId(), error);
         m_diag->write(QStringLiteral("storage"),
                       QStringLiteral("meet %1: journal cannot be repaired (%2); the meet accepts no updates until the "
                                      "server is restarted")
                           .arg(meet->meetId(), error));
+        Q_EMIT meetChanged(meet->meetId());
     });
     connect(meet, &Meet::committed, this,
             [this, meet](const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks,
@@ -883,6 +1340,7 @@ void LiveServer::watchMeet(Meet* meet)
                                   .arg(unacked.size())
                                   .arg(error));
                 m_sync.commitFailed(unacked, [this](quint64 id) -> SyncPeer* { return connection(id); });
+                Q_EMIT meetChanged(meet->meetId());
             });
     connect(meet, &Meet::conflictRecorded, this, [this, meet](const ConflictRecord& r) {
         // Keys, locations and numbers only: values can be personal data and stay in conflicts.json.log.
@@ -896,7 +1354,9 @@ void LiveServer::watchMeet(Meet* meet)
                           .arg(meet->meetId(), r.key, r.locationName)
                           .arg(r.priority)
                           .arg(outcome));
+        Q_EMIT conflictRecorded(ConflictInfo{meet->meetId(), r});
     });
+    Q_EMIT meetChanged(meet->meetId());
 }
 
 void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
@@ -921,6 +1381,7 @@ void LiveServer::onCommitted(Meet* meet, const QList<JournalEntry>& entries,
         bound.append(c);
     }
     m_sync.fanOut(meet, entries, acks, rejections, bound, [this](quint64 id) -> SyncPeer* { return connection(id); });
+    Q_EMIT meetChanged(meet->meetId());
 }
 
 } // namespace oll

@@ -2,6 +2,7 @@
 
 #include "auth/LoginThrottle.h"
 #include "auth/PasswordHasher.h"
+#include "host/ServerSnapshot.h"
 #include "net/StaticSite.h"
 #include "protocol/Limits.h"
 #include "protocol/Messages.h"
@@ -60,9 +61,13 @@ class LiveServer : public QObject
     Q_OBJECT
 public:
     /// Lets a client restore `meetId` (RESTORE_MEET) although this server has no trace of it.
-    void approveRestore(const QString& meetId) { m_approvedRestores.insert(meetId); }
+    void approveRestore(const QString& meetId);
+    /// Drops the pending request for `meetId`; until approved, its RESTORE_MEETs in this run are
+    /// rejected as refused by the meet director (without pendingApproval, so clients stop asking).
+    void refuseRestore(const QString& meetId);
     /// Restore requests waiting for approval, as shown at GET /admin/restores.
     QJsonArray pendingRestores() const;
+    QList<RestoreRequestInfo> restoreRequests() const;
 
     explicit LiveServer(ServerOptions options, ServerServices services = {}, QObject* parent = nullptr);
     ~LiveServer() override;
@@ -72,8 +77,16 @@ public:
     /// Locks and loads the data directory, then listens. False with a reason on failure.
     bool start(QString* error);
     /// Stops accepting, waits (up to `timeoutMs`) for queued file work so its acks still go out,
-    /// then closes every client (1001).
+    /// then closes every client (1001). Runs beginShutdown() in a local event loop, for main()
+    /// and tests; code already inside an event loop (ServerHost) calls beginShutdown() itself.
     void shutdown(int timeoutMs = 10'000);
+    /// The same without a nested event loop: stops the heartbeat and the listening socket, ignores
+    /// further client messages, waits (polling, up to `timeoutMs`) until queued file work is done
+    /// and its acks are sent, closes every client (1001), gives the close handshakes a moment,
+    /// then calls `done` from the event loop. `done` may destroy the server only via deleteLater
+    /// or a queued call (it runs inside one of the server's timers).
+    void beginShutdown(std::function<void()> done, int timeoutMs = 10'000);
+    bool isShuttingDown() const { return m_shuttingDown; }
 
     quint16 port() const;
     QHostAddress address() const;
@@ -81,6 +94,46 @@ public:
     MeetRegistry& registry() { return *m_registry; }
     QString dataDir() const { return m_options.dataDir; }
     QJsonObject health() const;
+
+    /// Close code of a socket whose display link was revoked (docs/protocol.md, "Display links").
+    static constexpr int kDisplayLinkRevokedCloseCode = 4001;
+    /// Mints a display link for `meetId`: a read-only, revocable token for a board or an overlay.
+    /// `done` runs on this thread once the link's hash is in display-links.json, with the token
+    /// (the only copy: it is stored nowhere), or with an error and nothing minted.
+    void mintDisplayLink(
+        const QString& meetId, const QString& label,
+        std::function<void(const oll::DisplayLinkInfo& link, const QString& token, const QString& error)> done);
+    /// Revokes a display link at once: its token and every session issued through it stop
+    /// working, and every socket using them is closed (kDisplayLinkRevokedCloseCode). `done` runs
+    /// once display-links.json and sessions.json say so, with the number of sockets closed.
+    void revokeDisplayLink(const QString& meetId, const QString& linkId,
+                           std::function<void(int socketsClosed, const QString& error)> done);
+    /// Every meet's display links, oldest first per meet, with the sockets using each now.
+    QList<oll::DisplayLinkInfo> displayLinks() const;
+    /// The path (below the server's origin) a board opens: the token rides in the fragment,
+    /// which browsers never send to a server, so it reaches no access log.
+    static QString displayLinkPath(const QString& token) { return QStringLiteral("/demo/#display=") + token; }
+
+    /// Monitoring (server thread): fills the server's part of a snapshot - address, port, data
+    /// directory, meets (without their client history), connections, pending restores, health.
+    void fillSnapshot(ServerSnapshot& snapshot) const;
+    QList<ConnectionInfo> connectionInfos() const;
+    /// Durable conflict records of one meet, oldest first; count first with conflictCount().
+    QList<ConflictRecord> conflicts(const QString& meetId) const;
+    int conflictCount(const QString& meetId) const;
+
+Q_SIGNALS:
+    // Monitoring events, emitted on the server's thread.
+    void connectionOpened(const oll::ConnectionInfo& info);
+    /// A connection presented a session it was not bound to before (a join, a token, a reload).
+    void connectionBound(const oll::ConnectionInfo& info);
+    void connectionClosed(const oll::ConnectionInfo& info);
+    void conflictRecorded(const oll::ConflictInfo& conflict);
+    void restoreRequested(const oll::RestoreRequestInfo& request);
+    void restoreCompleted(const QString& meetId);
+    /// Something shown about the meet changed: a commit, its storage state, or it was added.
+    void meetChanged(const QString& meetId);
+    void diagnostic(const oll::DiagEntry& entry);
 
 private:
     struct Authenticated
@@ -98,6 +151,7 @@ private:
     void handle(ClientConnection* c, const ClientPullRequest& req);
     void handle(ClientConnection* c, const RecoveryPushRequest& req);
     void handle(ClientConnection* c, const RestoreMeetRequest& req);
+    void handle(ClientConnection* c, const JoinDisplayRequest& req);
     /// Hashes `password` on the auth pool and calls `done(connectionId, hash)` if the client is
     /// still there (refusals are sent with `reject`). False if the request was refused at once.
     bool hashPassword(ClientConnection* c, const QString& password,
@@ -106,8 +160,12 @@ private:
     void finishCreate(quint64 connectionId, CreateMeetRequest req, PasswordHash hash);
     void finishJoin(quint64 connectionId, const QString& address, const JoinMeetRequest& req, const QString& meetId,
                     bool passwordOk);
+    /// `displayLinkId` non-empty: a JOIN_DISPLAY through that link (refused if it is revoked
+    /// before the session is on disk).
     void issueSession(quint64 connectionId, Meet* meet, const QString& clientId, const QString& location, Role role,
-                      const QString& replyType);
+                      const QString& replyType, const QString& displayLinkId = QString());
+    /// Why a display link cannot be minted for or revoked from `meetId` now, or empty.
+    QString displayLinkMeetProblem(const QString& meetId) const;
     std::optional<Authenticated> authenticate(ClientConnection* c, const QString& token);
     void bind(ClientConnection* c, Meet* meet, const Session& session);
     void watchMeet(Meet* meet);
@@ -122,6 +180,9 @@ private:
     void forgetSessions(const QList<QByteArray>& tokenHashes);
     void releaseAuthSlot(const QString& address);
     ClientConnection* connection(quint64 id) const;
+    ConnectionInfo infoOf(const ClientConnection& c) const;
+    MeetInfo infoOf(const Meet& meet) const;
+    void closeAllClients();
 
     ServerOptions m_options;
     std::unique_ptr<Clock> m_ownedClock;
@@ -152,6 +213,11 @@ private:
     };
     QMap<QString, RestoreRequest> m_pendingRestores;
     QSet<QString> m_approvedRestores;
+    QSet<QString> m_refusedRestores; // refused by the director in this run
+    QHash<QString, QString> m_storageErrors; // meetId -> why its journal is broken
+    bool m_shuttingDown = false;
+    bool m_routesInstalled = false;
+    qint64 m_startedWallMs = 0;
 
     QHttpServer m_http;
     QTcpServer* m_tcp = nullptr; // owned by m_http

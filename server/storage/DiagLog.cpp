@@ -21,14 +21,18 @@ void DiagLog::write(const QString& category, const QString& message)
     rotateIfLarge();
     QString text = message;
     text.replace(u'\n', u' ');
-    const QString line = QDateTime::fromMSecsSinceEpoch(m_clock.nowMs(), Qt::UTC).toString(Qt::ISODateWithMs) + u' '
-        + category + u' ' + text + u'\n';
+    const qint64 now = m_clock.nowMs();
+    const QString line = QDateTime::fromMSecsSinceEpoch(now, Qt::UTC).toString(Qt::ISODateWithMs) + u' ' + category
+        + u' ' + text + u'\n';
     const QByteArray bytes = line.toUtf8();
     if (m_file.isOpen()) {
         m_file.write(bytes);
     }
     if (m_echo) {
         std::fputs(bytes.constData(), stderr);
+    }
+    if (m_listener) {
+        m_listener(now, category, text);
     }
 }
 

@@ -3,6 +3,8 @@
 #include <QFile>
 #include <QString>
 
+#include <functional>
+
 namespace oll {
 
 class Clock;
@@ -17,6 +19,10 @@ public:
     void write(const QString& category, const QString& message);
     QString path() const { return m_file.fileName(); }
     void setEcho(bool echo) { m_echo = echo; }
+    /// Called with every line written (wall-clock ms, category, message), on the writer's thread:
+    /// the desktop app shows diagnostics live without reading the file back.
+    using Listener = std::function<void(qint64 timeMs, const QString& category, const QString& message)>;
+    void setListener(Listener listener) { m_listener = std::move(listener); }
 
     static constexpr qint64 kRotateBytes = 10LL * 1024 * 1024;
 
@@ -26,6 +32,7 @@ private:
     QFile m_file;
     const Clock& m_clock;
     bool m_echo = false;
+    Listener m_listener;
 };
 
 } // namespace oll

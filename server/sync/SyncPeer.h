@@ -24,6 +24,12 @@ public:
     /// True once the peer is being closed: nothing more is sent to it.
     virtual bool isClosing() const = 0;
 
+    // Monitoring hooks: the highest serverSeqNum just sent to this peer as an ack of its own
+    // update, as a live relay, or in a pull answer. No-ops by default (simulation peers).
+    virtual void noteAcked(qint64 /*serverSeqNum*/) { }
+    virtual void noteRelayed(qint64 /*serverSeqNum*/) { }
+    virtual void notePulled(qint64 /*serverSeqNum*/) { }
+
     /// An unfinished answer to CLIENT_PULL, sent in paced chunks (SyncService).
     struct PullAnswer
     {

@@ -4,6 +4,8 @@
 #include <QJsonArray>
 #include <QSet>
 
+#include <algorithm>
+
 namespace oll {
 namespace {
 
@@ -87,6 +89,11 @@ void SyncService::sendAcks(SyncPeer* peer, const QList<Meet::Ack>& acks, qint64 
     for (qsizetype i = 0; i < acks.size(); i += n) {
         peer->send(ackMessage(acks.mid(i, n), head, epoch));
     }
+    qint64 highest = 0;
+    for (const Meet::Ack& a : acks) {
+        highest = std::max(highest, a.serverSeqNum);
+    }
+    peer->noteAcked(highest);
 }
 
 void SyncService::submit(SyncPeer* peer, Meet* meet, const Session& session, const QList<UpdateRequest>& updates)
@@ -152,6 +159,9 @@ void SyncService::continuePull(SyncPeer* peer)
         }
         if (!peer->pull->queued.isEmpty()) {
             peer->send(peer->pull->queued.takeFirst());
+            if (peer->pull->queued.isEmpty()) {
+                peer->notePulled(peer->pull->cursor); // the compacted state is through the cursor
+            }
             continue;
         }
         // The cursor runs up to the durable head as it is now: updates committed while a long
@@ -177,6 +187,9 @@ void SyncService::continuePull(SyncPeer* peer)
             = encodeRelays(chunk, head, meet->epoch(), extra, final ? QStringLiteral("final") : QString());
         for (const QByteArray& m : messages) {
             peer->send(m);
+        }
+        if (!chunk.isEmpty()) {
+            peer->notePulled(next);
         }
         if (final) {
             peer->pull.reset();
@@ -250,6 +263,7 @@ void SyncService::fanOut(Meet* meet, const QList<JournalEntry>& entries, const Q
                 for (const QByteArray& m : *shared) {
                     peer->send(m);
                 }
+                peer->noteRelayed(entries.last().serverSeqNum);
                 continue;
             }
             // Everything in the batch except what this peer sent itself (it gets acks for those).
@@ -258,13 +272,18 @@ void SyncService::fanOut(Meet* meet, const QList<JournalEntry>& entries, const Q
                 mine.insert(a.serverSeqNum);
             }
             QList<RelayItem> others;
+            qint64 lastOther = 0;
             for (qsizetype i = 0; i < entries.size(); ++i) {
                 if (!mine.contains(entries[i].serverSeqNum)) {
                     others.append(relayed[i]);
+                    lastOther = entries[i].serverSeqNum;
                 }
             }
             for (const QByteArray& m : encodeRelays(others, head, epoch, {}, QString())) {
                 peer->send(m);
+            }
+            if (lastOther > 0) {
+                peer->noteRelayed(lastOther);
             }
         }
     }

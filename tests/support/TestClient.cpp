@@ -143,6 +143,20 @@ QJsonObject TestClient::joinMeet(const QString& id, const QString& password, con
     return reply;
 }
 
+QJsonObject TestClient::joinDisplay(const QString& displayToken, const QString& clientId)
+{
+    send({{QStringLiteral("msgType"), QStringLiteral("JOIN_DISPLAY")},
+          {QStringLiteral("displayToken"), displayToken},
+          {QStringLiteral("clientId"), clientId}});
+    const QJsonObject reply = expectOneOf(
+        {QStringLiteral("MEET_JOINED"), QStringLiteral("JOIN_REJECTED"), QStringLiteral("MALFORMED_MESSAGE")}, 10000);
+    if (reply.value(QStringLiteral("msgType")).toString() == QStringLiteral("MEET_JOINED")) {
+        token = reply.value(QStringLiteral("sessionToken")).toString();
+        meetId = reply.value(QStringLiteral("meetId")).toString();
+    }
+    return reply;
+}
+
 void TestClient::sendUpdates(const QString& sessionToken,
                              const QList<std::tuple<QString, QJsonValue, qint64, qint64>>& updates)
 {

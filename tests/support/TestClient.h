@@ -40,6 +40,8 @@ public:
                            const QList<QPair<QString, int>>& endpoints, const QString& clientId);
     QJsonObject joinMeet(const QString& meetId, const QString& password, const QString& location,
                          const QString& clientId, const QString& role = QStringLiteral("update"));
+    /// JOIN_DISPLAY with a display link's token (docs/protocol.md §22).
+    QJsonObject joinDisplay(const QString& displayToken, const QString& clientId);
     /// Sends UPDATE_INIT with updates {key, value, localSeqNum, afterServerSeqNum}.
     void sendUpdates(const QString& token, const QList<std::tuple<QString, QJsonValue, qint64, qint64>>& updates);
     /// CLIENT_PULL; `compact` false asks for every entry even when the tail is long.
