@@ -8,7 +8,8 @@ build_pkgs=(cmake ninja-build g++ pkg-config
             libqrencode-dev libgl-dev qt6-l10n-tools qt6-qpa-plugins)
 # Tests: fuzzing, formatting, the GUI under a virtual display with screenshots, the .deb's checks.
 test_pkgs=(clang libclang-rt-14-dev clang-format
-           xvfb xauth imagemagick fonts-dejavu-core lintian dpkg-dev file)
+           xvfb xauth imagemagick fonts-dejavu-core lintian dpkg-dev file
+           appstream desktop-file-utils curl)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the normal build's ctest suite (with the sync simulation over 2000
-# seeds), the browser tests, the same ctest suite built with AddressSanitizer +
-# UndefinedBehaviorSanitizer (the simulation over 300 seeds there), and a short libFuzzer run of
-# every fuzz target. Debian 12, as root. FUZZ_SECONDS (default 30) sets each fuzzer's run time.
+# seeds), the .deb (lintian, and its server run unpacked with no source tree), the browser tests,
+# the same ctest suite built with AddressSanitizer + UndefinedBehaviorSanitizer (the simulation
+# over 300 seeds there), and a short libFuzzer run of every fuzz target. Debian 12, as root. FUZZ_SECONDS (default 30) sets each fuzzer's run time.
 #   --long   the soak: 100,000 simulation seeds and 100 server kills in the plain build (hours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ long=0
 bash scripts/install-deps.sh --test
 
 echo "== format (.clang-format)"
-git ls-files 'server/*.cpp' 'server/*.h' 'app/*.cpp' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'bench/*.h' \
+git ls-files 'server/*.cpp' 'server/*.h' 'client/*.cpp' 'client/*.h' 'app/*.cpp' 'app/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'bench/*.h' \
     | xargs clang-format --dry-run --Werror
 
 echo "== build (RelWithDebInfo, warnings are errors)"
@@ -22,6 +22,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOLL_WERROR=ON >
 cmake --build build -j"$jobs"
 echo "== tests"
 ctest --test-dir build -j"$jobs" --output-on-failure | tee "$log/plain.txt"
+echo "== package (.deb from build/: lintian, then its server unpacked into an empty folder)"
+bash scripts/check-deb.sh build | tee "$log/package.txt"
 if (( long )); then
     echo "== soak: simulation over 100,000 seeds, 100 server kills under load"
     OLL_SIM_FIRST_SEED=1 OLL_SIM_SEEDS=100000 build/tests/sim/tst_simulation
@@ -48,5 +50,6 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/run-fuzz.sh | tee "$log/fuzz.txt
 count() { grep -oE 'tests failed out of [0-9]+' "$1" | grep -oE '[0-9]+$'; }
 fuzzers=$(grep -cE '^fuzz_[a-z]+: .*, OK$' "$log/fuzz.txt" || true)
 web=$(grep -oE '^# pass [0-9]+' "$log/web.txt" | grep -oE '[0-9]+$')
-total=$(( $(count "$log/plain.txt") + $(count "$log/asan.txt") + fuzzers + web ))
+package=$(grep -c '^ok - ' "$log/package.txt")
+total=$(( $(count "$log/plain.txt") + $(count "$log/asan.txt") + fuzzers + web + package ))
 echo "all: ${total} passed, 0 failed"
