@@ -5,11 +5,11 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ pkg-config
             qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libssl-dev
-            libqrencode-dev libgl-dev qt6-l10n-tools qt6-qpa-plugins)
+            libqrencode-dev libgl-dev qt6-qpa-plugins)
 # Tests: fuzzing, formatting, the GUI under a virtual display with screenshots, the .deb's checks.
 test_pkgs=(clang libclang-rt-14-dev clang-format
            xvfb xauth imagemagick fonts-dejavu-core lintian dpkg-dev file
-           appstream desktop-file-utils curl)
+           appstream desktop-file-utils curl x11-utils)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

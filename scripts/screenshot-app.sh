@@ -4,11 +4,12 @@
 # fresh settings, with a saved OpenLifter meet loaded by tools/meet-seeder and three clients
 # attached (Desk and Platform A updating, a display), making a small edit every few seconds.
 #
-# Usage: scripts/screenshot-app.sh [--build-dir DIR] [--no-build] [--meet FILE.openlifter] [--out FILE.png]
+# Usage: scripts/screenshot-app.sh [--build-dir DIR] [--no-build] [--meet FILE.openlifter | --no-meet] [--out FILE.png]
 #   --build-dir  where the app and the seeder are built (default: build)
 #   --no-build   use the binaries already in the build folder
 #   --meet       the meet to load (default: ../shared/fixtures/meets/midmeet-kg.openlifter,
 #                or tests/data/meets/midmeet-kg.openlifter when ../shared is absent)
+#   --no-meet    load nothing: the first launch, as a director sees it before any meet is live
 #   --out        where the PNG goes (default: docs/screenshots/main-window.png)
 # Needs xvfb-run, ImageMagick's import and curl (scripts/install-deps.sh installs them); with
 # xwininfo (x11-utils) it also waits for the window to be mapped.
@@ -19,14 +20,16 @@ ROOT=$PWD
 BUILD_DIR=build
 BUILD=1
 MEET=""
+NO_MEET=0
 OUT=docs/screenshots/main-window.png
 while [ $# -gt 0 ]; do
     case "$1" in
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --meet) MEET=$2; shift 2 ;;
+    --no-meet) NO_MEET=1; shift ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "screenshot-app.sh: unknown option '$1' (--help lists them)" >&2; exit 2 ;;
     esac
 done
@@ -40,8 +43,10 @@ if [ -z "$MEET" ]; then
         MEET=tests/data/meets/midmeet-kg.openlifter
     fi
 fi
-[ -r "$MEET" ] || die "cannot read the meet file '$MEET'"
-MEET=$(realpath "$MEET")
+if [ "$NO_MEET" = 0 ]; then
+    [ -r "$MEET" ] || die "cannot read the meet file '$MEET'"
+    MEET=$(realpath "$MEET")
+fi
 mkdir -p "$(dirname "$OUT")"
 OUT=$(realpath -m "$OUT")
 for tool in xvfb-run import curl; do
@@ -61,6 +66,9 @@ if [ "${OLL_SCREENSHOT_INNER:-}" != 1 ]; then
     [ -x "$SEEDER" ] || die "$SEEDER is not built (run without --no-build)"
     # Everything below runs inside one X server, so that import sees the app's window.
     export OLL_SCREENSHOT_INNER=1
+    if [ "$NO_MEET" = 1 ]; then
+        exec xvfb-run -a -s '-screen 0 1600x1000x24' "$0" --build-dir "$BUILD_DIR" --no-build --no-meet --out "$OUT"
+    fi
     exec xvfb-run -a -s '-screen 0 1600x1000x24' "$0" --build-dir "$BUILD_DIR" --no-build --meet "$MEET" --out "$OUT"
 fi
 
@@ -109,18 +117,20 @@ wait_for() {
 health_is() { curl -sf --max-time 2 "$HEALTH" | grep -q "$1"; }
 wait_for 60 "the app's server on port $PORT" health_is '"status":"ok"'
 
-"$SEEDER" --url "http://127.0.0.1:$PORT" --edit-every 3 "$MEET" >"$WORK/seeder.log" 2>&1 &
-SEEDER_PID=$!
-seeder_ready() {
-    kill -0 "$SEEDER_PID" 2>/dev/null || { cat "$WORK/seeder.log" >&2; die "the seeder exited"; }
-    grep -q '^ready:' "$WORK/seeder.log"
-}
-wait_for 90 "the seeder to load the meet" seeder_ready
-grep -E '^(seeding|meet-id-display|ready)' "$WORK/seeder.log"
+if [ "$NO_MEET" = 0 ]; then
+    "$SEEDER" --url "http://127.0.0.1:$PORT" --edit-every 3 "$MEET" >"$WORK/seeder.log" 2>&1 &
+    SEEDER_PID=$!
+    seeder_ready() {
+        kill -0 "$SEEDER_PID" 2>/dev/null || { cat "$WORK/seeder.log" >&2; die "the seeder exited"; }
+        grep -q '^ready:' "$WORK/seeder.log"
+    }
+    wait_for 90 "the seeder to load the meet" seeder_ready
+    grep -E '^(seeding|meet-id-display|ready)' "$WORK/seeder.log"
 
-# The window shows the meet once its server reports it with three connections.
-meet_attached() { health_is '"connections":3[,}]' && health_is '"meets":1[,}]'; }
-wait_for 30 "one meet and three connections in /health" meet_attached
+    # The window shows the meet once its server reports it with three connections.
+    meet_attached() { health_is '"connections":3[,}]' && health_is '"meets":1[,}]'; }
+    wait_for 30 "one meet and three connections in /health" meet_attached
+fi
 if command -v xwininfo >/dev/null; then
     window_mapped() { xwininfo -root -tree | grep -q '"OpenLifter Live'; }
     wait_for 30 "the app's window" window_mapped
@@ -131,9 +141,11 @@ import -window root "$OUT"
 echo "screenshot: $OUT ($(identify -format '%wx%h' "$OUT" 2>/dev/null || echo '?'))"
 
 # Exit cleanly: clients first, then the app (nothing is connected, so it does not ask).
-kill -TERM "$SEEDER_PID"
-wait "$SEEDER_PID" || die "the seeder did not stop cleanly"
-SEEDER_PID=""
+if [ -n "$SEEDER_PID" ]; then
+    kill -TERM "$SEEDER_PID"
+    wait "$SEEDER_PID" || die "the seeder did not stop cleanly"
+    SEEDER_PID=""
+fi
 kill -TERM "$APP_PID"
 for _ in $(seq 1 100); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$APP_PID" 2>/dev/null; then

@@ -14,7 +14,7 @@ long=0
 bash scripts/install-deps.sh --test
 
 echo "== format (.clang-format)"
-git ls-files 'server/*.cpp' 'server/*.h' 'client/*.cpp' 'client/*.h' 'app/*.cpp' 'app/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'bench/*.h' \
+git ls-files 'server/*.cpp' 'server/*.h' 'client/*.cpp' 'client/*.h' 'app/*.cpp' 'app/*.h' 'ui/*.cpp' 'ui/*.h' 'tools/*.cpp' 'tools/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'bench/*.h' \
     | xargs clang-format --dry-run --Werror
 
 echo "== build (RelWithDebInfo, warnings are errors)"

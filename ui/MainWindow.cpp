@@ -8,6 +8,7 @@
 #include "SettingsDialog.h"
 #include "host/ServerHost.h"
 #include "meet/MeetView.h"
+#include "meet/TableFit.h"
 
 #include <QAction>
 #include <QApplication>
@@ -24,6 +25,7 @@
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTableView>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace oll::ui {
@@ -31,6 +33,8 @@ namespace oll::ui {
 namespace {
 const QString kTrayHintShownKey = QStringLiteral("ui/trayHintShown");
 const QString kGeometryKey = QStringLiteral("ui/geometry");
+const QString kSplitterKey = QStringLiteral("ui/splitter");
+constexpr int kMeetRowsShown = 2; // the meets table's first height: room for a few, the rest for the meet
 } // namespace
 
 MainWindow::MainWindow(oll::ServerHost* host, QSettings* settings, const ServerSettings& run, oll::ServerOptions base,
@@ -47,6 +51,7 @@ MainWindow::MainWindow(oll::ServerHost* host, QSettings* settings, const ServerS
     , m_meetsTable(new QTableView(this))
     , m_meetsModel(new MeetsModel(this))
     , m_meetView(new MeetView(host, this))
+    , m_splitter(new QSplitter(Qt::Vertical, this))
     , m_statusLine(new QLabel(this))
 {
     setObjectName(QStringLiteral("mainWindow"));
@@ -64,6 +69,8 @@ MainWindow::MainWindow(oll::ServerHost* host, QSettings* settings, const ServerS
     m_firstLaunch->setOpenExternalLinks(true);
     m_firstLaunch->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     m_firstLaunch->setMargin(12);
+    // It shares the meets box with the table: its wrapped text must not set the box's least height.
+    m_firstLaunch->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Ignored);
     QFont hintFont = m_firstLaunch->font();
     hintFont.setPointSizeF(hintFont.pointSizeF() * 1.15);
     m_firstLaunch->setFont(hintFont);
@@ -75,9 +82,9 @@ MainWindow::MainWindow(oll::ServerHost* host, QSettings* settings, const ServerS
     m_meetsTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_meetsTable->verticalHeader()->hide();
     m_meetsTable->setAlternatingRowColors(true);
-    m_meetsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_meetsTable->horizontalHeader()->setSectionResizeMode(MeetsModel::NameColumn, QHeaderView::Stretch);
-    m_meetsTable->setMinimumHeight(90);
+    fitTable(m_meetsTable, MeetsModel::NameColumn);
+    m_meetsTable->setMinimumHeight(m_meetsTable->horizontalHeader()->sizeHint().height()
+                                   + m_meetsTable->verticalHeader()->defaultSectionSize() + 4);
     connect(m_meetsTable->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &MainWindow::onSelectionChanged);
 
@@ -88,18 +95,18 @@ MainWindow::MainWindow(oll::ServerHost* host, QSettings* settings, const ServerS
     meetsLayout->addWidget(m_meetsStack);
 
     m_meetView->setObjectName(QStringLiteral("meetView"));
-    auto* splitter = new QSplitter(Qt::Vertical, this);
-    splitter->setChildrenCollapsible(false);
-    splitter->addWidget(meetsBox);
-    splitter->addWidget(m_meetView);
-    splitter->setStretchFactor(0, 1);
-    splitter->setStretchFactor(1, 3);
-    splitter->setSizes({170, 530});
+    m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_splitter->setChildrenCollapsible(false);
+    m_splitter->addWidget(meetsBox);
+    m_splitter->addWidget(m_meetView);
+    // A taller window gives its height to the selected meet, which is what matters on the day.
+    m_splitter->setStretchFactor(0, 0);
+    m_splitter->setStretchFactor(1, 1);
 
     auto* central = new QWidget(this);
     auto* layout = new QVBoxLayout(central);
     layout->addWidget(serverBox, 0);
-    layout->addWidget(splitter, 1);
+    layout->addWidget(m_splitter, 1);
     setCentralWidget(central);
 
     m_statusLine->setObjectName(QStringLiteral("statusLine"));
@@ -126,6 +133,7 @@ MainWindow::MainWindow(oll::ServerHost* host, QSettings* settings, const ServerS
     buildTray();
     if (m_store) {
         restoreGeometry(m_store->value(kGeometryKey).toByteArray());
+        m_splitterPlaced = m_splitter->restoreState(m_store->value(kSplitterKey).toByteArray());
     }
     if (size().width() < 900) {
         resize(1280, 860);
@@ -274,7 +282,7 @@ void MainWindow::render(const oll::ServerSnapshotPtr& snapshotPtr)
     QString line;
     switch (shown.state) {
     case ServerSnapshot::State::Running:
-        line = tr("Connections: %1 · in a meet: %2 · meets: %3 · health: %4")
+        line = tr("Browsers connected: %1 (in a meet: %2) · Meets: %3 · Server health: %4")
                    .arg(shown.connections.size())
                    .arg(browsers)
                    .arg(shown.meets.size())
@@ -315,10 +323,13 @@ void MainWindow::updateFirstLaunch(const oll::ServerSnapshot& snapshot)
     m_meetsStack->setCurrentWidget(noMeets ? static_cast<QWidget*>(m_firstLaunch) : m_meetsTable);
     m_meetView->setVisible(!noMeets);
     if (!noMeets) {
+        if (!m_splitterPlaced && isVisible()) {
+            // Once the splitter has laid out the meet view it has just been given.
+            QTimer::singleShot(0, this, &MainWindow::placeSplitter);
+        }
         return;
     }
-    const QList<QUrl> urls = m_panel->joinUrls();
-    if (snapshot.state != ServerSnapshot::State::Running || urls.isEmpty()) {
+    if (snapshot.state != ServerSnapshot::State::Running) {
         m_firstLaunch->setText(
             snapshot.state == ServerSnapshot::State::Failed
                 ? tr("<p><b>No meets yet.</b> The server is not running: fix the problem shown above (usually in "
@@ -327,21 +338,31 @@ void MainWindow::updateFirstLaunch(const oll::ServerSnapshot& snapshot)
                      "computer makes one live.</p>"));
         return;
     }
-    const QString url = urls.first().toString().toHtmlEscaped();
+    const QList<QUrl> urls = m_panel->joinUrls();
     const QString local = m_panel->localAppUrl().toString().toHtmlEscaped();
     const QString app = snapshot.openlifterDir.isEmpty() ? tr("the demo") : tr("OpenLifter");
-    m_firstLaunch->setText(
-        tr("<p><b>No meets yet.</b> To put a meet live:</p>"
-           "<ol>"
-           "<li>On the meet's desk computer, open <a href=\"%1\">%1</a> in a browser (on this computer: "
-           "<a href=\"%2\">%2</a>). This opens %3.</li>"
-           "<li>In its <b>Live</b> panel (OpenLifter's <b>Live (Advanced)</b> tab), list the locations, choose a "
-           "meet password and click <b>Go live</b>.</li>"
-           "<li>Every other tablet or computer opens the same address (or scans the QR code) and, under "
-           "<b>Join a live meet</b>, enters the meet ID and password.</li>"
-           "</ol>"
-           "<p>The meet then shows here, with every browser that is connected to it.</p>")
-            .arg(url, local, app));
+    QString text;
+    QString firstStep;
+    if (urls.isEmpty()) {
+        // No tablet can connect yet: say why first, and offer what works on this computer meanwhile.
+        text = tr("<p><b>Tablets cannot connect yet.</b> %1</p>").arg(m_panel->reachProblem().toHtmlEscaped());
+        firstStep = tr("On this computer, open <a href=\"%1\">%1</a> in a browser. This opens %2.").arg(local, app);
+    } else {
+        firstStep = tr("On the meet's desk computer, open <a href=\"%1\">%1</a> in a browser (on this computer: "
+                       "<a href=\"%2\">%2</a>). This opens %3.")
+                        .arg(urls.first().toString().toHtmlEscaped(), local, app);
+    }
+    text += tr("<p><b>No meets yet.</b> To put a meet live:</p>"
+               "<ol>"
+               "<li>%1</li>"
+               "<li>In its <b>Live</b> panel (OpenLifter's <b>Live (Advanced)</b> tab), list the locations, choose a "
+               "meet password and click <b>Go live</b>.</li>"
+               "<li>Every other tablet or computer opens the join address shown above (or scans the QR code) and, "
+               "under <b>Join a live meet</b>, enters the meet ID and password.</li>"
+               "</ol>"
+               "<p>The meet then shows here, with every browser that is connected to it.</p>")
+                .arg(firstStep);
+    m_firstLaunch->setText(text);
 }
 
 void MainWindow::onSelectionChanged()
@@ -373,7 +394,8 @@ void MainWindow::showRestore(const oll::RestoreRequestInfo& request)
     auto* dialog = new RestoreDialog(m_host, request, this);
     m_restoreDialogs.insert(request.meetId, dialog);
     connect(dialog, &QObject::destroyed, this, [this, meetId = request.meetId] {
-        if (!m_restoreDialogs.value(meetId)) {
+        // isNull(), not a conversion: converting would cast an object that is mid-destruction.
+        if (m_restoreDialogs.value(meetId).isNull()) {
             m_restoreDialogs.remove(meetId);
         }
     });
@@ -402,8 +424,10 @@ void MainWindow::copyJoinUrl()
     }
     if (url.isEmpty()) {
         if (m_tray) {
-            m_tray->showMessage(tr("OpenLifter Live"), tr("The server is not running: there is no join address."),
-                                QSystemTrayIcon::Warning);
+            const QString why = m_panel->reachProblem().isEmpty()
+                ? tr("The server is not running: there is no join address.")
+                : m_panel->reachProblem();
+            m_tray->showMessage(tr("OpenLifter Live"), why, QSystemTrayIcon::Warning);
         }
         return;
     }
@@ -425,6 +449,27 @@ int MainWindow::connectedBrowsers() const
     return m_host->isRunning() ? static_cast<int>(snapshot->connections.size()) : 0;
 }
 
+void MainWindow::askToQuit(const QString& question)
+{
+    if (m_quitBox) {
+        m_quitBox->setText(question);
+        m_quitBox->raise();
+        return;
+    }
+    m_quitBox = new QMessageBox(QMessageBox::Question, tr("Quit OpenLifter Live?"), question,
+                                QMessageBox::Yes | QMessageBox::No, this);
+    m_quitBox->setObjectName(QStringLiteral("quitConfirmation"));
+    m_quitBox->setDefaultButton(QMessageBox::No); // a stray Enter keeps the meet served
+    m_quitBox->setAttribute(Qt::WA_DeleteOnClose);
+    QMessageBox* box = m_quitBox;
+    connect(box, &QMessageBox::finished, this, [this, box] {
+        if (box->clickedButton() == box->button(QMessageBox::Yes)) {
+            requestQuit(false);
+        }
+    });
+    m_quitBox->open();
+}
+
 void MainWindow::requestQuit(bool ask)
 {
     if (m_quitting) {
@@ -432,17 +477,11 @@ void MainWindow::requestQuit(bool ask)
     }
     const int browsers = connectedBrowsers();
     if (ask && browsers > 0) {
-        const auto answer
-            = QMessageBox::question(isVisible() ? this : nullptr, tr("Quit OpenLifter Live?"), quitQuestion(browsers),
-                                    QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
-        if (answer != QMessageBox::Yes) {
-            return;
-        }
+        askToQuit(quitQuestion(browsers));
+        return;
     }
     m_quitting = true;
-    if (m_store) {
-        m_store->setValue(kGeometryKey, saveGeometry());
-    }
+    saveLayout();
     // Wait for stopped(): it comes once every acknowledged update is on disk.
     const auto state = m_host->state();
     if (state == ServerSnapshot::State::Running || state == ServerSnapshot::State::Starting) {
@@ -452,15 +491,47 @@ void MainWindow::requestQuit(bool ask)
     }
 }
 
+void MainWindow::saveLayout()
+{
+    if (m_store) {
+        m_store->setValue(kGeometryKey, saveGeometry());
+        m_store->setValue(kSplitterKey, m_splitter->saveState());
+    }
+}
+
+void MainWindow::showEvent(QShowEvent* event)
+{
+    QMainWindow::showEvent(event);
+    if (!m_splitterPlaced) {
+        QTimer::singleShot(0, this, &MainWindow::placeSplitter);
+    }
+}
+
+void MainWindow::placeSplitter()
+{
+    if (m_splitterPlaced || !isVisible() || !m_meetView->isVisible()) {
+        return; // again when there is a meet to show below the meets table
+    }
+    m_splitterPlaced = true;
+    // The meets table gets a few rows; everything else goes to the selected meet below it.
+    const QWidget* meetsBox = m_splitter->widget(0);
+    const int chrome = meetsBox->height() - m_meetsStack->height(); // the group box's title and margins
+    const int table = m_meetsTable->horizontalHeader()->sizeHint().height()
+        + kMeetRowsShown * m_meetsTable->verticalHeader()->defaultSectionSize() + 2 * m_meetsTable->frameWidth();
+    const int meets = qMax(chrome, 0) + table;
+    m_splitter->setSizes({meets, qMax(m_splitter->height() - meets, 1)});
+}
+
 void MainWindow::closeEvent(QCloseEvent* event)
 {
     if (m_quitting) {
         event->accept();
         return;
     }
+    event->ignore();
     if (m_tray && m_tray->isVisible()) {
         // Closing the window keeps serving; the tray icon brings it back.
-        event->ignore();
+        saveLayout();
         hide();
         if (m_store && !m_store->value(kTrayHintShownKey).toBool()) {
             m_store->setValue(kTrayHintShownKey, true);
@@ -471,15 +542,11 @@ void MainWindow::closeEvent(QCloseEvent* event)
         }
         return;
     }
-    event->ignore();
+    // No tray to keep serving from: closing the window would end the server, so ask first.
     const int browsers = connectedBrowsers();
-    const QString text
-        = browsers > 0 ? quitQuestion(browsers) : tr("Closing the window stops the server. Quit OpenLifter Live?");
-    if (QMessageBox::question(this, tr("Quit OpenLifter Live?"), text, QMessageBox::Yes | QMessageBox::No,
-                              QMessageBox::No)
-        == QMessageBox::Yes) {
-        requestQuit(false);
-    }
+    askToQuit(browsers > 0 ? quitQuestion(browsers)
+                           : tr("There is no system tray to keep serving from: closing the window stops the server. "
+                                "Quit OpenLifter Live?"));
 }
 
 } // namespace oll::ui

@@ -7,10 +7,12 @@
 
 #include <QHash>
 #include <QMainWindow>
+#include <QMessageBox>
 #include <QPointer>
 
 class QLabel;
 class QSettings;
+class QSplitter;
 class QStackedWidget;
 class QSystemTrayIcon;
 class QTableView;
@@ -49,8 +51,12 @@ public:
     ServerSettings currentSettings() const { return m_settings; }
 
     /// Asks first when browsers are connected (unless `ask` is false), then stops the server, waits
-    /// until every acknowledged update is on disk, and quits the application.
+    /// until every acknowledged update is on disk, and quits the application. The question is a
+    /// window-modal box (quitConfirmation()), not a nested event loop: the server keeps serving and
+    /// the window keeps updating while the director decides.
     void requestQuit(bool ask = true);
+    /// The open "Quit OpenLifter Live?" box, or null. Its Yes quits as requestQuit(false) does.
+    QMessageBox* quitConfirmation() const { return m_quitBox; }
 
     ServerPanel* serverPanel() const { return m_panel; }
     QTableView* meetsTable() const { return m_meetsTable; }
@@ -62,6 +68,7 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void showEvent(QShowEvent* event) override;
 
 private:
     void buildTray();
@@ -74,6 +81,9 @@ private:
     void showRestore(const oll::RestoreRequestInfo& request);
     void showWindow();
     void copyJoinUrl();
+    void askToQuit(const QString& question);
+    void placeSplitter();
+    void saveLayout();
     int connectedBrowsers() const;
     static QString quitQuestion(int browsers);
 
@@ -90,13 +100,16 @@ private:
     QTableView* m_meetsTable;
     MeetsModel* m_meetsModel;
     MeetView* m_meetView;
+    QSplitter* m_splitter;
     QLabel* m_statusLine;
     QSystemTrayIcon* m_tray = nullptr;
     QPointer<SettingsDialog> m_settingsDialog;
     QHash<QString, QPointer<RestoreDialog>> m_restoreDialogs;
+    QPointer<QMessageBox> m_quitBox;
 
     bool m_restartPending = false; // stop in progress; start again once stopped
     bool m_quitting = false;
+    bool m_splitterPlaced = false; // sized once, on the first show, unless restored from the settings
 };
 
 } // namespace oll::ui

@@ -107,7 +107,7 @@ QString MeetsModel::storageAdvice(const oll::MeetInfo& meet)
     QString advice;
     switch (meet.storage) {
     case StorageState::Ok:
-        return tr("Every acknowledged update is on disk (%1 of %2).").arg(meet.durableSeq).arg(meet.headSeq);
+        return tr("Every confirmed update is saved to disk (%1 of %2).").arg(meet.durableSeq).arg(meet.headSeq);
     case StorageState::Broken:
         advice = tr("The meet's journal could not be written, so the server accepts no updates for it. "
                     "Free disk space or fix the data folder's permissions, then stop and start the server. "
@@ -156,7 +156,7 @@ QVariant MeetsModel::data(const QModelIndex& index, int role) const
             return storageAdvice(meet);
         }
         if (index.column() == HeadSeqColumn) {
-            return tr("Updates sequenced so far: %1 (on disk: %2)").arg(meet.headSeq).arg(meet.durableSeq);
+            return tr("Updates put in order so far: %1 (saved to disk: %2)").arg(meet.headSeq).arg(meet.durableSeq);
         }
         return {};
     }
@@ -181,6 +181,25 @@ QVariant MeetsModel::data(const QModelIndex& index, int role) const
 
 QVariant MeetsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
+        switch (section) {
+        case IdColumn:
+            return tr("What the browsers type, with the meet password, to join the meet");
+        case LiftersColumn:
+            return tr("Lifters registered in the meet");
+        case HeadSeqColumn:
+            return tr("How many changes the browsers sent that the server has put in order; a browser that has "
+                      "all of them is up to date");
+        case StatusColumn:
+            return tr("Live: browsers can change it. Finished: the meet was published and is read-only.");
+        case ClientsColumn:
+            return tr("Browsers connected to this meet right now");
+        case StorageColumn:
+            return tr("Whether the meet's updates are being saved to disk; hover over a problem for what to do");
+        default:
+            return {};
+        }
+    }
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
         return QAbstractTableModel::headerData(section, orientation, role);
     }
@@ -192,7 +211,7 @@ QVariant MeetsModel::headerData(int section, Qt::Orientation orientation, int ro
     case LiftersColumn:
         return tr("Lifters");
     case HeadSeqColumn:
-        return tr("Head seq");
+        return tr("Updates");
     case StatusColumn:
         return tr("Status");
     case ClientsColumn:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "ServerPanel.h"
 
+#include "ElidedLabel.h"
 #include "JoinAddresses.h"
 #include "QrCodeWidget.h"
 
@@ -10,6 +11,7 @@
 #include <QDir>
 #include <QGridLayout>
 #include <QHeaderView>
+#include <QHostAddress>
 #include <QLabel>
 #include <QPushButton>
 #include <QTableWidget>
@@ -18,53 +20,63 @@
 
 namespace oll::ui {
 
+namespace {
+
+bool isLoopbackUrl(const QUrl& url)
+{
+    return QHostAddress(url.host()).isLoopback();
+}
+
+const QString kWarningStyle = QStringLiteral("color: #b00020; font-weight: bold;");
+
+} // namespace
+
 ServerPanel::ServerPanel(QWidget* parent)
     : QWidget(parent)
     , m_state(new QLabel(this))
     , m_detail(new QLabel(this))
+    , m_dataPath(new ElidedLabel(this))
     , m_startStop(new QPushButton(this))
     , m_settings(new QPushButton(tr("Settings…"), this))
     , m_openApp(new QPushButton(this))
     , m_openData(new QPushButton(tr("Open data folder"), this))
+    , m_urlHeading(new QLabel(tr("Join address: open it on each tablet or computer at the venue"), this))
     , m_urlTable(new QTableWidget(0, 2, this))
+    , m_reach(new QLabel(this))
+    , m_localLine(new QLabel(this))
     , m_qr(new QrCodeWidget(this))
     , m_qrCaption(new QLabel(this))
+    , m_addressSource(&oll::ui::joinUrls)
 {
     m_state->setObjectName(QStringLiteral("serverState"));
     m_detail->setObjectName(QStringLiteral("serverDetail"));
+    m_dataPath->setObjectName(QStringLiteral("dataPath"));
     m_startStop->setObjectName(QStringLiteral("startStopButton"));
     m_settings->setObjectName(QStringLiteral("settingsButton"));
     m_openApp->setObjectName(QStringLiteral("openAppButton"));
     m_openData->setObjectName(QStringLiteral("openDataButton"));
     m_urlTable->setObjectName(QStringLiteral("joinUrlTable"));
+    m_reach->setObjectName(QStringLiteral("reachProblem"));
+    m_localLine->setObjectName(QStringLiteral("localAddress"));
     m_qr->setObjectName(QStringLiteral("qrCode"));
+    m_qrCaption->setObjectName(QStringLiteral("qrCaption"));
 
-    QFont big = m_state->font();
-    big.setPointSizeF(big.pointSizeF() * 1.4);
-    big.setBold(true);
-    m_state->setFont(big);
-    m_state->setTextFormat(Qt::PlainText);
-    m_detail->setWordWrap(true);
-    m_detail->setTextFormat(Qt::PlainText);
-    m_detail->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* layout = new QHBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(16);
+    layout->addLayout(buildServerColumn(), 2);
+    layout->addLayout(buildAddressColumn(), 3);
 
-    m_urlTable->setHorizontalHeaderLabels({tr("Join address (open on each tablet or computer)"), QString()});
-    m_urlTable->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
-    // Cell widgets do not count for ResizeToContents: the Copy column gets the button's width.
-    m_urlTable->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Fixed);
-    m_urlTable->verticalHeader()->hide();
-    m_urlTable->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_urlTable->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_urlTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_urlTable->setShowGrid(false);
-    m_urlTable->setMinimumWidth(360);
-    connect(m_urlTable, &QTableWidget::itemSelectionChanged, this, &ServerPanel::updateQr);
-
-    m_qr->setFixedSize(200, 200);
+    m_qr->setFixedSize(180, 180);
     m_qrCaption->setAlignment(Qt::AlignHCenter | Qt::AlignTop);
     m_qrCaption->setWordWrap(true);
     m_qrCaption->setTextFormat(Qt::PlainText);
     m_qrCaption->setFixedWidth(240);
+    auto* qrBox = new QVBoxLayout;
+    qrBox->addWidget(m_qr, 0, Qt::AlignHCenter);
+    qrBox->addWidget(m_qrCaption);
+    qrBox->addStretch(1);
+    layout->addLayout(qrBox, 0);
 
     connect(m_startStop, &QPushButton::clicked, this, [this] {
         if (m_lastState == ServerSnapshot::State::Running || m_lastState == ServerSnapshot::State::Starting) {
@@ -85,30 +97,76 @@ ServerPanel::ServerPanel(QWidget* parent)
             QDesktopServices::openUrl(QUrl::fromLocalFile(m_dataDir));
         }
     });
+    connect(m_urlTable, &QTableWidget::itemSelectionChanged, this, &ServerPanel::updateQr);
+    fitUrlTable();
+}
 
-    auto* buttons = new QVBoxLayout;
-    buttons->addWidget(m_startStop);
-    buttons->addWidget(m_openApp);
-    buttons->addWidget(m_openData);
-    buttons->addWidget(m_settings);
-    buttons->addStretch(1);
+QLayout* ServerPanel::buildServerColumn()
+{
+    QFont big = m_state->font();
+    big.setPointSizeF(big.pointSizeF() * 1.4);
+    big.setBold(true);
+    m_state->setFont(big);
+    m_state->setTextFormat(Qt::PlainText);
+    m_detail->setWordWrap(true);
+    m_detail->setTextFormat(Qt::PlainText);
+    m_detail->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
-    auto* left = new QVBoxLayout;
-    left->addWidget(m_state);
-    left->addWidget(m_detail);
-    left->addSpacing(6);
-    left->addLayout(buttons);
+    auto* buttons = new QGridLayout;
+    buttons->addWidget(m_startStop, 0, 0);
+    buttons->addWidget(m_settings, 0, 1);
+    buttons->addWidget(m_openApp, 1, 0);
+    buttons->addWidget(m_openData, 1, 1);
 
-    auto* qrBox = new QVBoxLayout;
-    qrBox->addWidget(m_qr, 0, Qt::AlignHCenter);
-    qrBox->addWidget(m_qrCaption);
-    qrBox->addStretch(1);
+    auto* column = new QVBoxLayout;
+    column->addWidget(m_state);
+    column->addWidget(m_detail);
+    column->addWidget(m_dataPath); // one line, shortened in the middle: it never wraps mid-folder
+    column->addSpacing(6);
+    column->addLayout(buttons);
+    column->addStretch(1);
+    return column;
+}
 
-    auto* layout = new QHBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addLayout(left, 2);
-    layout->addWidget(m_urlTable, 3);
-    layout->addLayout(qrBox, 0);
+QLayout* ServerPanel::buildAddressColumn()
+{
+    QFont bold = m_urlHeading->font();
+    bold.setBold(true);
+    m_urlHeading->setFont(bold);
+    m_urlHeading->setWordWrap(true);
+
+    m_urlTable->horizontalHeader()->hide();
+    m_urlTable->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+    // Cell widgets do not count for ResizeToContents: the Copy column gets the button's width.
+    m_urlTable->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Fixed);
+    m_urlTable->verticalHeader()->hide();
+    m_urlTable->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_urlTable->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_urlTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_urlTable->setShowGrid(false);
+    m_urlTable->setMinimumWidth(320);
+    m_urlTable->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+
+    m_reach->setWordWrap(true);
+    m_reach->setTextFormat(Qt::PlainText);
+    m_localLine->setTextFormat(Qt::RichText);
+    m_localLine->setTextInteractionFlags(Qt::TextBrowserInteraction);
+    m_localLine->setOpenExternalLinks(true);
+    m_localLine->setToolTip(tr("No tablet can use this address: 127.0.0.1 always means the device itself."));
+
+    auto* column = new QVBoxLayout;
+    column->addWidget(m_urlHeading);
+    column->addWidget(m_urlTable);
+    column->addWidget(m_reach);
+    column->addWidget(m_localLine);
+    column->addStretch(1);
+    return column;
+}
+
+void ServerPanel::setAddressSource(AddressSource source)
+{
+    m_addressSource = std::move(source);
+    m_urlKey.clear(); // list them again on the next snapshot
 }
 
 QString ServerPanel::appPath(const oll::ServerSnapshot& snapshot)
@@ -140,12 +198,21 @@ QString ServerPanel::adviceFor(const QString& error)
 void ServerPanel::setSnapshot(const oll::ServerSnapshot& snapshot)
 {
     m_lastState = snapshot.state;
+    renderState(snapshot);
+    renderAddresses(snapshot);
+}
+
+void ServerPanel::renderState(const oll::ServerSnapshot& snapshot)
+{
     m_dataDir = snapshot.dataDir;
     m_openData->setEnabled(!m_dataDir.isEmpty());
-    m_openData->setToolTip(QDir::toNativeSeparators(m_dataDir));
+    const QString path = QDir::toNativeSeparators(m_dataDir);
+    m_dataPath->setText(tr("Meets are saved in %1").arg(path));
+    m_dataPath->setToolTip(path);
+    m_dataPath->setVisible(!m_dataDir.isEmpty());
 
     const bool openlifter = !snapshot.openlifterDir.isEmpty();
-    m_openApp->setText(openlifter ? tr("Open OpenLifter") : tr("Open demo in browser"));
+    m_openApp->setText(openlifter ? tr("Open OpenLifter here") : tr("Open demo in browser"));
 
     QString detail;
     switch (snapshot.state) {
@@ -156,11 +223,8 @@ void ServerPanel::setSnapshot(const oll::ServerSnapshot& snapshot)
     case ServerSnapshot::State::Running:
         m_state->setText(tr("Running on port %1").arg(snapshot.port));
         m_startStop->setText(tr("Stop server"));
-        detail = openlifter ? tr("Serving your OpenLifter build. Meets are stored in %1.")
-                                  .arg(QDir::toNativeSeparators(snapshot.dataDir))
-                            : tr("Serving the built-in demo (no OpenLifter build configured). Meets are stored "
-                                 "in %1.")
-                                  .arg(QDir::toNativeSeparators(snapshot.dataDir));
+        detail = openlifter ? tr("Serving your OpenLifter build.")
+                            : tr("Serving the built-in demo (no OpenLifter build chosen in Settings).");
         break;
     case ServerSnapshot::State::Stopping:
         m_state->setText(tr("Stopping…"));
@@ -183,30 +247,63 @@ void ServerPanel::setSnapshot(const oll::ServerSnapshot& snapshot)
                                : snapshot.state == ServerSnapshot::State::Running ? QStringLiteral("color: #1b7f3b;")
                                                                                   : QString());
     m_detail->setText(detail);
+    m_detail->setVisible(!detail.isEmpty());
     m_startStop->setEnabled(snapshot.state != ServerSnapshot::State::Stopping);
+}
 
-    QList<QUrl> urls;
-    if (snapshot.state == ServerSnapshot::State::Running && snapshot.port != 0) {
+void ServerPanel::renderAddresses(const oll::ServerSnapshot& snapshot)
+{
+    const bool running = snapshot.state == ServerSnapshot::State::Running && snapshot.port != 0;
+    QList<QUrl> lan;
+    QUrl local;
+    if (running) {
         // Interfaces are listed again when the server changes, else every few seconds (a laptop
         // joining the venue Wi-Fi late): not on each of the four snapshots a second.
-        const QString key = snapshot.bindAddress.toString() + u':' + QString::number(snapshot.port) + appPath(snapshot);
+        const QString path = appPath(snapshot);
+        const QString key = snapshot.bindAddress.toString() + u':' + QString::number(snapshot.port) + path;
         if (key != m_urlKey || !m_urlAge.isValid() || m_urlAge.hasExpired(kAddressRecheckMs)) {
             m_urlKey = key;
             m_urlAge.start();
-            m_baseUrls = oll::ui::joinUrls(snapshot.bindAddress, snapshot.port);
+            m_baseUrls = m_addressSource(snapshot.bindAddress, snapshot.port);
         }
-        const QString path = appPath(snapshot);
         for (QUrl url : std::as_const(m_baseUrls)) {
             url.setPath(path);
-            urls.append(url);
+            if (!isLoopbackUrl(url)) {
+                lan.append(url);
+            } else if (local.isEmpty()) {
+                local = url;
+            }
         }
     } else {
         m_urlKey.clear();
     }
-    m_localAppUrl = urls.isEmpty() ? QUrl() : urls.last(); // loopback last, or the one bound address
+    // A browser here prefers loopback (it works on any network); bound to one address, that one.
+    m_localAppUrl = local.isValid() ? local : lan.value(0);
     m_openApp->setEnabled(m_localAppUrl.isValid());
     m_openApp->setToolTip(m_localAppUrl.toString());
-    setUrls(urls);
+
+    if (running && lan.isEmpty()) {
+        m_reachProblem = snapshot.bindAddress.isLoopback()
+            ? tr("The server listens on this computer only, so tablets cannot connect. To let them in, choose "
+                 "“All interfaces” under Settings… → Listen on.")
+            : tr("This laptop is not on a network: tablets cannot connect until it joins the venue network "
+                 "(Wi-Fi or cable). Its address appears here as soon as it does.");
+    } else {
+        m_reachProblem.clear();
+    }
+    m_reach->setText(running ? m_reachProblem : tr("No address yet: the server is not running."));
+    m_reach->setStyleSheet(running ? kWarningStyle : QString());
+    m_reach->setVisible(lan.isEmpty());
+    m_urlTable->setVisible(!lan.isEmpty());
+    m_urlHeading->setEnabled(!lan.isEmpty());
+
+    const bool localOnly = local.isValid();
+    m_localLine->setVisible(localOnly);
+    if (localOnly) {
+        const QString shown = local.toString().toHtmlEscaped();
+        m_localLine->setText(tr("On this computer only (not for tablets): <a href=\"%1\">%1</a>").arg(shown));
+    }
+    setUrls(lan);
     updateQr();
 }
 
@@ -222,9 +319,7 @@ void ServerPanel::setUrls(const QList<QUrl>& urls)
     for (int row = 0; row < urls.size(); ++row) {
         const QUrl& url = urls.at(row);
         auto* item = new QTableWidgetItem(url.toString());
-        const bool loopback = QHostAddress(url.host()).isLoopback();
-        item->setToolTip(loopback ? tr("Only a browser on this computer can use this address.")
-                                  : tr("Browsers on the same network can use this address."));
+        item->setToolTip(tr("Tablets and computers on the same network open this address."));
         m_urlTable->setItem(row, 0, item);
         auto* copy = new QToolButton(m_urlTable);
         copy->setText(tr("Copy"));
@@ -236,24 +331,39 @@ void ServerPanel::setUrls(const QList<QUrl>& urls)
             select = row;
         }
     }
-    int copyWidth = 0;
-    for (int row = 0; row < m_urlTable->rowCount(); ++row) {
-        copyWidth = qMax(copyWidth, m_urlTable->cellWidget(row, 1)->sizeHint().width());
-    }
-    m_urlTable->setColumnWidth(1, copyWidth + 12);
-    m_urlTable->resizeRowsToContents();
+    fitUrlTable();
     if (select >= 0) {
         selectUrl(select);
     }
     updateQr();
 }
 
+void ServerPanel::fitUrlTable()
+{
+    int copyWidth = 0;
+    for (int row = 0; row < m_urlTable->rowCount(); ++row) {
+        copyWidth = qMax(copyWidth, m_urlTable->cellWidget(row, 1)->sizeHint().width());
+    }
+    m_urlTable->setColumnWidth(1, copyWidth + 12);
+    m_urlTable->resizeRowsToContents();
+    // As tall as its rows (up to a few; more scroll): no empty box under one or two addresses.
+    const int rows = qBound(1, m_urlTable->rowCount(), kUrlRowsShown);
+    const int rowHeight
+        = m_urlTable->rowCount() > 0 ? m_urlTable->rowHeight(0) : m_urlTable->verticalHeader()->defaultSectionSize();
+    m_urlTable->setFixedHeight(rows * rowHeight + 2 * m_urlTable->frameWidth());
+}
+
 void ServerPanel::updateQr()
 {
     const QUrl url = selectedUrl();
     m_qr->setText(url.toString());
-    m_qrCaption->setText(url.isEmpty() ? tr("The server is not running: no address to join yet.")
-                                       : tr("Scan with a tablet or phone to open\n%1").arg(url.toString()));
+    if (!url.isEmpty()) {
+        m_qrCaption->setText(tr("Scan with a tablet or phone to open\n%1").arg(url.toString()));
+    } else if (m_lastState == ServerSnapshot::State::Running) {
+        m_qrCaption->setText(tr("No QR code: tablets cannot connect yet (see the note beside it)."));
+    } else {
+        m_qrCaption->setText(tr("The server is not running: no address to join yet."));
+    }
 }
 
 QUrl ServerPanel::selectedUrl() const
@@ -269,11 +379,6 @@ QUrl ServerPanel::selectedUrl() const
 void ServerPanel::selectUrl(int row)
 {
     m_urlTable->selectRow(row);
-}
-
-QUrl ServerPanel::localAppUrl() const
-{
-    return m_localAppUrl;
 }
 
 void ServerPanel::copyUrl(const QUrl& url)

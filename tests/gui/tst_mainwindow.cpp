@@ -14,14 +14,18 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QHeaderView>
 #include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QSplitter>
+#include <QSystemTrayIcon>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTcpServer>
@@ -108,6 +112,13 @@ bool restoreApproved(ServerHost& host, const QString& meetId)
     return false;
 }
 
+/// The quit question the window shows (window-modal, so findChild finds it), once it is up.
+QMessageBox* quitBox(MainWindow& window)
+{
+    QMessageBox* box = window.quitConfirmation();
+    return box && box->isVisible() ? box : nullptr;
+}
+
 QJsonObject restoreMessage(const QString& meetId)
 {
     QJsonArray eps;
@@ -152,46 +163,106 @@ private Q_SLOTS:
         QVERIFY(!f.window->meetsTable()->isVisible());
     }
 
-    void joinUrlsAndQrCode()
+    void boundToThisComputerTabletsCannotJoin()
+    {
+        Fixture f; // listens on 127.0.0.1 only
+        f.window->startServer();
+        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        const quint16 port = f.host->snapshot()->port;
+        const QUrl local(QStringLiteral("http://127.0.0.1:%1/demo/").arg(port));
+        auto* panel = f.window->serverPanel();
+        QTRY_COMPARE_WITH_TIMEOUT(panel->localAppUrl(), local, kWait);
+        // 127.0.0.1 is no join address: no tablet reaches it, so no row, no QR code, and a reason.
+        QVERIFY(panel->joinUrls().isEmpty());
+        QVERIFY(panel->qrCode()->text().isEmpty());
+        QVERIFY2(panel->reachProblem().contains(QStringLiteral("this computer only")),
+                 qPrintable(panel->reachProblem()));
+        auto* reach = f.window->findChild<QLabel*>(QStringLiteral("reachProblem"));
+        QVERIFY(reach && reach->isVisible());
+        QCOMPARE(reach->text(), panel->reachProblem());
+        auto* localLine = f.window->findChild<QLabel*>(QStringLiteral("localAddress"));
+        QVERIFY(localLine && localLine->isVisible());
+        QVERIFY2(localLine->text().contains(local.toString()), qPrintable(localLine->text()));
+        QVERIFY(!f.window->findChild<QTableWidget*>(QStringLiteral("joinUrlTable"))->isVisible());
+        // The first-launch steps say so too, instead of offering an address no tablet can open.
+        auto* hint = f.window->findChild<QLabel*>(QStringLiteral("firstLaunchHint"));
+        QTRY_VERIFY_WITH_TIMEOUT(hint->text().contains(QStringLiteral("Tablets cannot connect yet")), kWait);
+    }
+
+    void closingWithoutTrayAsksFirst()
+    {
+        if (QSystemTrayIcon::isSystemTrayAvailable()) {
+            QSKIP("this platform has a system tray: closing hides the window instead");
+        }
+        Fixture f;
+        f.window->startServer();
+        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY(!quitBox(*f.window));
+
+        // No tray to serve from: closing would stop the server, so the window asks and stays.
+        QVERIFY(!f.window->close());
+        QTRY_VERIFY_WITH_TIMEOUT(quitBox(*f.window), kWait);
+        QVERIFY2(quitBox(*f.window)->text().contains(QStringLiteral("stops the server")),
+                 qPrintable(quitBox(*f.window)->text()));
+        QVERIFY(f.window->isVisible());
+        QCOMPARE(f.host->state(), ServerSnapshot::State::Running); // the question does not block the server
+
+        // No: everything stays as it was.
+        quitBox(*f.window)->button(QMessageBox::No)->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!f.window->quitConfirmation(), kWait);
+        QVERIFY(f.window->isVisible());
+        QCOMPARE(f.host->state(), ServerSnapshot::State::Running);
+
+        // Closing again asks again; Yes stops the server (every update on disk) to quit.
+        QSignalSpy stopped(f.host.get(), &ServerHost::stopped);
+        QVERIFY(!f.window->close());
+        QTRY_VERIFY_WITH_TIMEOUT(quitBox(*f.window), kWait);
+        quitBox(*f.window)->button(QMessageBox::Yes)->click();
+        QTRY_COMPARE_WITH_TIMEOUT(stopped.size(), 1, kWait);
+        QCOMPARE(f.host->state(), ServerSnapshot::State::Stopped);
+    }
+
+    void quittingWithNobodyConnectedDoesNotAsk()
     {
         Fixture f;
         f.window->startServer();
         QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
-        const quint16 port = f.host->snapshot()->port;
-        const QUrl expected(QStringLiteral("http://127.0.0.1:%1/demo/").arg(port));
-        auto* panel = f.window->serverPanel();
-        // Bound to this computer only: exactly one address, and it is selected.
-        QTRY_COMPARE_WITH_TIMEOUT(panel->joinUrls(), QList<QUrl>{expected}, kWait);
-        auto* table = f.window->findChild<QTableWidget*>(QStringLiteral("joinUrlTable"));
-        QVERIFY(table);
-        QCOMPARE(table->rowCount(), 1);
-        QCOMPARE(table->item(0, 0)->text(), expected.toString());
-        QVERIFY(table->cellWidget(0, 1)); // the Copy button
-        QCOMPARE(panel->selectedUrl(), expected);
-        QCOMPARE(panel->qrCode()->text(), expected.toString());
+        QSignalSpy stopped(f.host.get(), &ServerHost::stopped);
+        f.window->requestQuit(true);
+        QVERIFY(!f.window->quitConfirmation());
+        QTRY_COMPARE_WITH_TIMEOUT(stopped.size(), 1, kWait);
+    }
 
-        const QImage code = panel->qrCode()->image();
-        QVERIFY(!code.isNull());
-        QVERIFY(code.width() >= 21 + 8); // version 1 and the quiet zone at least
-        // The quiet zone is white; the finder pattern's corner (just inside it) is dark.
-        QCOMPARE(qGray(code.pixel(0, 0)), 255);
-        QCOMPARE(qGray(code.pixel(4, 4)), 0);
-        // And it renders: the widget's own pixels hold dark modules on white.
-        const QImage shown = panel->qrCode()->grab().toImage();
-        QVERIFY(!shown.isNull());
-        int dark = 0;
-        for (int y = 0; y < shown.height(); ++y) {
-            for (int x = 0; x < shown.width(); ++x) {
-                dark += qGray(shown.pixel(x, y)) < 64 ? 1 : 0;
-            }
-        }
-        QVERIFY2(dark > shown.width() * shown.height() / 10, qPrintable(QString::number(dark)));
+    void quittingWithClientsConnectedAsksFirst()
+    {
+        Fixture f;
+        f.window->startServer();
+        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        TestClient a(f.liveUrl());
+        QVERIFY(a.open(kWait));
+        a.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("client-a"));
+        QVERIFY(!a.meetId.isEmpty());
+        QTRY_COMPARE_WITH_TIMEOUT(f.cell(a.meetId, MeetsModel::ClientsColumn), QStringLiteral("1"), kWait);
 
-        // Copy puts the URL on the clipboard.
-        auto* copy = qobject_cast<QAbstractButton*>(table->cellWidget(0, 1));
-        QVERIFY(copy);
-        copy->click();
-        QCOMPARE(QApplication::clipboard()->text(), expected.toString());
+        f.window->requestQuit(true);
+        QTRY_VERIFY_WITH_TIMEOUT(quitBox(*f.window), kWait);
+        QVERIFY2(quitBox(*f.window)->text().startsWith(QStringLiteral("1 browser is connected")),
+                 qPrintable(quitBox(*f.window)->text()));
+        // Asking again while the question is up shows the same box, not a second one.
+        f.window->requestQuit(true);
+        QCOMPARE(f.window->findChildren<QMessageBox*>(QStringLiteral("quitConfirmation")).size(), 1);
+
+        quitBox(*f.window)->button(QMessageBox::No)->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!f.window->quitConfirmation(), kWait);
+        QCOMPARE(f.host->state(), ServerSnapshot::State::Running);
+        QVERIFY(a.isConnected());
+
+        QSignalSpy stopped(f.host.get(), &ServerHost::stopped);
+        f.window->requestQuit(true);
+        QTRY_VERIFY_WITH_TIMEOUT(quitBox(*f.window), kWait);
+        quitBox(*f.window)->button(QMessageBox::Yes)->click();
+        QTRY_COMPARE_WITH_TIMEOUT(stopped.size(), 1, kWait);
+        QVERIFY(a.waitForDisconnect(kWait));
     }
 
     void meetNameChangeUpdatesTable()
@@ -212,6 +283,19 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(f.cell(meetId, MeetsModel::ClientsColumn), QStringLiteral("1"), kWait);
         // The only meet is selected, so its view is showing.
         QCOMPARE(f.window->selectedMeetId(), meetId);
+        // The meets table starts a few rows tall; the selected meet below it gets the height.
+        auto* splitter = f.window->findChild<QSplitter*>(QStringLiteral("mainSplitter"));
+        QVERIFY(splitter);
+        QTRY_VERIFY_WITH_TIMEOUT(splitter->sizes().value(1) > 2 * splitter->sizes().value(0), kWait);
+        // The name takes the spare width; the numbers are sized to their contents, not squeezed.
+        const QHeaderView* header = f.window->meetsTable()->horizontalHeader();
+        QCOMPARE(header->sectionResizeMode(MeetsModel::NameColumn), QHeaderView::Stretch);
+        for (int column :
+             {int(MeetsModel::LiftersColumn), int(MeetsModel::HeadSeqColumn), int(MeetsModel::ClientsColumn)}) {
+            QCOMPARE(header->sectionResizeMode(column), QHeaderView::ResizeToContents);
+            QVERIFY(header->sectionSize(column) >= header->minimumSectionSize());
+            QVERIFY(header->sectionSize(column) < header->sectionSize(MeetsModel::NameColumn));
+        }
 
         QSignalSpy resets(f.window->meetsModel(), &QAbstractItemModel::modelReset);
         a.sendUpdates(a.token, {{QStringLiteral("meet.name"), QStringLiteral("Canterbury Winter Open"), 1, 0}});

@@ -90,8 +90,17 @@ private Q_SLOTS:
         QCOMPARE(text(model, 2, ClientsModel::Status),
                  QStringLiteral("offline since %1 (5 min ago)").arg(MeetFormat::clockTime(kNow - 5 * 60000)));
         QCOMPARE(text(model, 2, ClientsModel::Rtt), QStringLiteral("–"));
+        QCOMPARE(text(model, 0, ClientsModel::Rtt), QStringLiteral("12 ms"));
+
         QVERIFY(model.data(model.index(2, 0), Qt::ForegroundRole).isValid()); // greyed out
         QVERIFY(!model.data(model.index(0, 0), Qt::ForegroundRole).isValid());
+
+        // Just connected, no pong yet: measuring, not a dash that reads as broken.
+        ClientInfo fresh = client(QStringLiteral("fresh-1"), QStringLiteral("Weigh-in"), true, 10);
+        fresh.rttMs = -1;
+        model.update({fresh}, 10, {}, kNow);
+        QCOMPARE(text(model, 0, ClientsModel::Rtt), QStringLiteral("measuring…"));
+        QVERIFY(!text(model, 0, ClientsModel::Rtt, Qt::ToolTipRole).isEmpty());
     }
 
     void clientsDiffKeepsRows()
@@ -201,10 +210,10 @@ private Q_SLOTS:
         model.setRecords({rejected(kNow, QStringLiteral("meet.name"), QStringLiteral("x")), over});
 
         // Newest first.
-        QCOMPARE(text(model, 0, ConflictsModel::Winner), QStringLiteral("Platform A (seq 8)"));
-        QCOMPARE(text(model, 0, ConflictsModel::Loser), QStringLiteral("Weigh-in (seq 5)"));
+        QCOMPARE(text(model, 0, ConflictsModel::Winner), QStringLiteral("Platform A (update 8)"));
+        QCOMPARE(text(model, 0, ConflictsModel::Loser), QStringLiteral("Weigh-in (update 5)"));
         QVERIFY(text(model, 0, ConflictsModel::Outcome).startsWith(QStringLiteral("overruled")));
-        QCOMPARE(text(model, 1, ConflictsModel::Winner), QStringLiteral("Weigh-in (seq 2)"));
+        QCOMPARE(text(model, 1, ConflictsModel::Winner), QStringLiteral("Weigh-in (update 2)"));
         QCOMPARE(text(model, 1, ConflictsModel::Loser), QStringLiteral("Registration"));
         QVERIFY(text(model, 1, ConflictsModel::Outcome).startsWith(QStringLiteral("kept Weigh-in's value")));
         QCOMPARE(text(model, 1, ConflictsModel::Time), MeetFormat::clockTime(kNow));

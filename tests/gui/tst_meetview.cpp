@@ -184,7 +184,7 @@ private Q_SLOTS:
         const ConflictsModel* conflicts = view.conflictsModel();
         QTRY_COMPARE_WITH_TIMEOUT(conflicts->rowCount(), 1, kWaitMs);
         QCOMPARE(cell(conflicts, 0, ConflictsModel::Key), QStringLiteral("meet.name"));
-        QCOMPARE(cell(conflicts, 0, ConflictsModel::Winner), QStringLiteral("Platform A (seq 1)"));
+        QCOMPARE(cell(conflicts, 0, ConflictsModel::Winner), QStringLiteral("Platform A (update 1)"));
         QCOMPARE(cell(conflicts, 0, ConflictsModel::Loser), QStringLiteral("Weigh-in"));
         QVERIFY(cell(conflicts, 0, ConflictsModel::Outcome).startsWith(QStringLiteral("kept Platform A's value")));
         QCOMPARE(cell(conflicts, 0, ConflictsModel::Value), ConflictsModel::hiddenValue());

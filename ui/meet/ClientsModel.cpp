@@ -69,11 +69,16 @@ QVariant ClientsModel::headerData(int section, Qt::Orientation orientation, int 
     if (role == Qt::ToolTipRole) {
         switch (section) {
         case LastAcked:
-            return tr("The last sequence number the server acknowledged to this client's own updates");
+            return tr("The number of this browser's latest own change that the server saved and confirmed to it");
         case Lag:
-            return tr("How many sequenced updates the client does not hold yet (head minus what it was sent)");
+            return tr("How many of the meet's updates this browser has not received yet");
+        case Location:
+            return tr("The location (desk, platform, weigh-in…) the browser joined as");
+        case Client:
+            return tr("The start of the browser's client ID: tells two browsers at the same location apart");
         case Rtt:
-            return tr("Round trip of the last ping");
+            return tr("Round-trip time: how long the server's last ping took to reach the browser and come "
+                      "back. Hundreds of milliseconds mean a weak network link.");
         case Backlog:
             return tr("Data queued for the client and not yet handed to the network");
         default:
@@ -104,7 +109,7 @@ KeyedTableModel<ClientInfo>::Rendered ClientsModel::render(const ClientInfo& row
            << (row.lastAckedSeq > 0 ? QString::number(row.lastAckedSeq) : tr("none"))
            << (lag == 0 ? tr("up to date") : tr("%1 behind").arg(lag));
     r.tip << QString() << QString() << QString() << tr("Client ID %1").arg(row.clientId) << QString()
-          << tr("Holds up to seq %1 of %2").arg(row.lastSeenSeq).arg(m_headSeq);
+          << tr("Has updates up to number %1 of %2").arg(row.lastSeenSeq).arg(m_headSeq);
 
     if (row.online) {
         r.text << tr("online since %1").arg(MeetFormat::clockTime(row.onlineSinceMs));
@@ -113,14 +118,20 @@ KeyedTableModel<ClientInfo>::Rendered ClientsModel::render(const ClientInfo& row
         if (row.connections > 1)
             tip += QLatin1Char('\n') + tr("%1 open connections").arg(row.connections);
         r.tip << tip;
-        r.text << (row.rttMs >= 0 ? tr("%1 ms").arg(row.rttMs) : tr("–")) << MeetFormat::bytes(row.backlogBytes);
+        // No ping answered yet (just connected): not a broken link, so not a bare dash.
+        r.text << (row.rttMs >= 0 ? tr("%1 ms").arg(row.rttMs) : tr("measuring…"))
+               << MeetFormat::bytes(row.backlogBytes);
+        r.tip << (row.rttMs >= 0 ? QString()
+                                 : tr("The server pings each browser when it joins and then regularly; the first "
+                                      "answer has not come back yet."))
+              << QString();
     } else {
         r.text << tr("offline since %1 (%2)")
                       .arg(MeetFormat::clockTime(row.offlineSinceMs), MeetFormat::ago(row.offlineSinceMs, m_nowMs));
         r.tip << tr("Offline since %1").arg(MeetFormat::dateTime(row.offlineSinceMs));
         r.text << tr("–") << tr("–");
+        r.tip << tr("Offline: nothing to measure") << tr("Offline: nothing queued");
     }
-    r.tip << QString() << QString();
     return r;
 }
 

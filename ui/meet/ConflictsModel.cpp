@@ -15,7 +15,7 @@ bool sameRecord(const ConflictRecord& a, const ConflictRecord& b)
 
 QString party(const QString& location, qint64 seq)
 {
-    return seq > 0 ? ConflictsModel::tr("%1 (seq %2)").arg(location).arg(seq) : location;
+    return seq > 0 ? ConflictsModel::tr("%1 (update %2)").arg(location).arg(seq) : location;
 }
 
 } // namespace
@@ -134,20 +134,19 @@ QVariant ConflictsModel::data(const QModelIndex& index, int role) const
         case Winner:
         case Loser:
         case Outcome: {
-            QString tip = tr("%1 (priority %2, client %3) edited this field based on seq %4.")
+            QString tip = tr("%1 (priority %2, client %3) edited this field, having seen the meet up to update %4.")
                               .arg(r.locationName)
                               .arg(r.priority)
                               .arg(MeetFormat::shortClientId(r.clientId))
                               .arg(r.afterServerSeqNum);
             if (r.outcome == ConflictRecord::Outcome::Rejected)
                 tip += QLatin1Char('\n')
-                    + tr("%1 (priority %2) had written it since, at seq %3: that value stands.")
+                    + tr("%1 (priority %2) had changed it since, in update %3: that value stands.")
                           .arg(r.winner.locationName)
                           .arg(r.winner.priority)
                           .arg(r.winner.serverSeqNum);
             else
-                tip += QLatin1Char('\n')
-                    + tr("Its higher priority won: it was sequenced as seq %1.").arg(r.serverSeqNum);
+                tip += QLatin1Char('\n') + tr("Its higher priority won: it became update %1.").arg(r.serverSeqNum);
             if (r.recovered)
                 tip += QLatin1Char('\n') + tr("Recovered from a client's log after the server lost it.");
             return tip;

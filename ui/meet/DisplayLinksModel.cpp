@@ -65,8 +65,11 @@ KeyedTableModel<DisplayLinkInfo>::Rendered DisplayLinksModel::render(const Displ
 
 QVariant DisplayLinksModel::extraData(const DisplayLinkInfo& row, int column, int role) const
 {
-    // "Connected now" is the stretched last column: left-aligned, so it stays next to its header.
-    if (role == Qt::ForegroundRole && column == Connections && row.connections == 0)
+    if (column != Connections)
+        return {};
+    if (role == Qt::TextAlignmentRole)
+        return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::ForegroundRole && row.connections == 0)
         return QBrush(QColor(0x80, 0x80, 0x80));
     return {};
 }

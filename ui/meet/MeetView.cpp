@@ -83,17 +83,14 @@ MeetView::MeetView(oll::ServerHost* host, QWidget* parent)
 
     m_clientsView = makeTable(m_tabs, QStringLiteral("clientsView"));
     m_clientsView->setModel(m_clientsSorted);
-    fitColumnsToContents(m_clientsView);
+    fitTable(m_clientsView, ClientsModel::Location);
     m_clientsView->setSortingEnabled(true);
     m_clientsView->sortByColumn(ClientsModel::Location, Qt::AscendingOrder);
-    // The status text takes the spare width; the numbers stay next to each other on the right.
-    m_clientsView->horizontalHeader()->setStretchLastSection(false);
-    m_clientsView->horizontalHeader()->setSectionResizeMode(ClientsModel::Status, QHeaderView::Stretch);
     m_tabs->addTab(m_clientsView, QString());
 
     m_endpointsView = makeTable(m_tabs, QStringLiteral("endpointsView"));
     m_endpointsView->setModel(m_endpoints);
-    fitColumnsToContents(m_endpointsView);
+    fitTable(m_endpointsView, EndpointsModel::Note);
     m_tabs->addTab(m_endpointsView, QString());
 
     m_tabs->addTab(buildConflictsTab(), QString());
@@ -190,7 +187,7 @@ QWidget* MeetView::buildConflictsTab()
     note->setWordWrap(true);
     m_conflictsView = makeTable(tab, QStringLiteral("conflictsView"));
     m_conflictsView->setModel(m_conflicts);
-    fitColumnsToContents(m_conflictsView);
+    fitTable(m_conflictsView, ConflictsModel::Value);
     m_conflictsView->setWordWrap(false);
 
     auto* bar = new QHBoxLayout;
@@ -210,8 +207,6 @@ QTableView* MeetView::makeTable(QWidget* parent, const QString& objectName)
     view->setSelectionMode(QAbstractItemView::SingleSelection);
     view->setAlternatingRowColors(true);
     view->verticalHeader()->hide();
-    view->horizontalHeader()->setStretchLastSection(true);
-    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     return view;
 }
@@ -257,10 +252,13 @@ void MeetView::showMeet(const oll::ServerSnapshot& snapshot, const oll::MeetInfo
     m_nameLabel->setText(meet.meetName.isEmpty() ? tr("(no meet name yet)") : meet.meetName);
     m_stateLabel->setText(meet.finished ? tr("Finished") : tr("Live"));
     m_seqLabel->setText(
-        tr("Head seq %1 · on disk %2").arg(meet.headSeq).arg(meet.durableSeq) + QStringLiteral(" · ")
+        updatesText(meet) + QStringLiteral(" · ")
         + (meet.lifterCount == 1 ? tr("1 lifter") : tr("%1 lifters").arg(meet.lifterCount)) + QStringLiteral(" · ")
         + (meet.clientsOnline == 1 ? tr("1 client online") : tr("%1 clients online").arg(meet.clientsOnline)));
-    m_seqLabel->setToolTip(tr("Head: updates sequenced so far. On disk: of those, written and flushed (fdatasync)."));
+    m_seqLabel->setToolTip(tr("Updates: the changes the browsers sent that the server has put in order (the "
+                              "newest is number %1). Saved: of those, written to disk for good (%2).")
+                               .arg(meet.headSeq)
+                               .arg(meet.durableSeq));
     const bool ok = meet.storage == StorageState::Ok;
     m_storageLabel->setText(tr("Storage: %1").arg(MeetsModel::storageText(meet)));
     m_storageLabel->setStyleSheet(ok ? QString() : QStringLiteral("color: #b00020; font-weight: bold;"));
@@ -279,6 +277,17 @@ void MeetView::showMeet(const oll::ServerSnapshot& snapshot, const oll::MeetInfo
     if (meet.conflictCount != m_conflicts->recordCount())
         syncConflicts();
     updateTabTitles(&meet);
+}
+
+QString MeetView::updatesText(const oll::MeetInfo& meet)
+{
+    if (meet.headSeq == 0)
+        return tr("No updates yet");
+    const QString count = meet.headSeq == 1 ? tr("1 update") : tr("%1 updates").arg(meet.headSeq);
+    // A gap lasts milliseconds (a group commit in flight); a lasting one is a storage problem.
+    if (meet.durableSeq >= meet.headSeq)
+        return meet.headSeq == 1 ? tr("%1, saved to disk").arg(count) : tr("%1, all saved to disk").arg(count);
+    return tr("%1, %2 saved to disk").arg(count).arg(meet.durableSeq);
 }
 
 void MeetView::showPlaceholder(const oll::ServerSnapshot& snapshot)
@@ -315,7 +324,10 @@ void MeetView::updateTabTitles(const oll::MeetInfo* meet)
                            tr("Clients (%1 online of %2)").arg(meet->clientsOnline).arg(meet->clients.size()));
     else if (!m_haveMeet)
         m_tabs->setTabText(ClientsTab, tr("Clients"));
-    m_tabs->setTabText(EndpointsTab, tr("Endpoints"));
+    m_tabs->setTabText(EndpointsTab, tr("Locations"));
+    m_tabs->setTabToolTip(EndpointsTab,
+                          tr("The meet's locations and their priorities: who wins when two edit the "
+                             "same field"));
     m_tabs->setTabText(ConflictsTab,
                        m_conflicts->recordCount() > 0 ? tr("Conflicts (%1)").arg(m_conflicts->recordCount())
                                                       : tr("Conflicts"));

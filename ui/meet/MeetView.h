@@ -50,6 +50,8 @@ private:
     void onSnapshot(const oll::ServerSnapshotPtr& snapshot);
     void showMeet(const oll::ServerSnapshot& snapshot, const oll::MeetInfo& meet);
     void showPlaceholder(const oll::ServerSnapshot& snapshot);
+    /// "63 updates, all saved to disk": the meet's head and durable seq in the director's words.
+    static QString updatesText(const oll::MeetInfo& meet);
     void syncConflicts();
     void updateTabTitles(const oll::MeetInfo* meet);
     QWidget* buildHeader();

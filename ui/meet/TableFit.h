@@ -2,7 +2,10 @@
 #pragma once
 
 #include <QAbstractItemModel>
+#include <QApplication>
 #include <QHeaderView>
+#include <QPainter>
+#include <QStyledItemDelegate>
 #include <QTableView>
 #include <QTimer>
 
@@ -31,6 +34,69 @@ inline void fitColumnsToContents(QTableView* view)
     QObject::connect(model, &QAbstractItemModel::rowsInserted, timer, later);
     QObject::connect(model, &QAbstractItemModel::dataChanged, timer, later);
     QObject::connect(model, &QAbstractItemModel::modelReset, timer, later);
+}
+
+/// Draws cells with some air left and right of the text, so that a right-aligned number does not
+/// touch the next column's text; the selection and row colours still fill the whole cell.
+class PaddedItemDelegate : public QStyledItemDelegate
+{
+public:
+    static constexpr int kPadding = 6;
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+    QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override
+    {
+        QSize size = QStyledItemDelegate::sizeHint(option, index);
+        size.rwidth() += 2 * kPadding;
+        return size;
+    }
+
+    void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override
+    {
+        QStyleOptionViewItem opt = option;
+        initStyleOption(&opt, index);
+        QStyle* style = opt.widget ? opt.widget->style() : QApplication::style();
+        // The cell's background (row colour, selection) over its full width, then the text inset.
+        style->drawPrimitive(QStyle::PE_PanelItemViewItem, &opt, painter, opt.widget);
+        opt.rect.adjust(kPadding, 0, -kPadding, 0);
+        opt.state &= ~QStyle::State_HasFocus;
+        style->drawControl(QStyle::CE_ItemViewItem, &opt, painter, opt.widget);
+    }
+};
+
+/// A header whose sections are as wide as their titles plus the cells' padding: "Clients online"
+/// does not touch its neighbours when the column is sized to the header.
+class PaddedHeaderView : public QHeaderView
+{
+public:
+    using QHeaderView::QHeaderView;
+
+protected:
+    QSize sectionSizeFromContents(int logicalIndex) const override
+    {
+        QSize size = QHeaderView::sectionSizeFromContents(logicalIndex);
+        if (orientation() == Qt::Horizontal)
+            size.rwidth() += 2 * PaddedItemDelegate::kPadding;
+        return size;
+    }
+};
+
+/// Lays a table out for reading at a glance: `stretchColumn` (the one free-text column: a name, a
+/// location, a note) takes the spare width, every other column is as wide as its contents and
+/// never narrower than a six-digit number, and each cell has some padding. Call after setModel().
+inline void fitTable(QTableView* view, int stretchColumn)
+{
+    view->setItemDelegate(new PaddedItemDelegate(view));
+    auto* header = new PaddedHeaderView(Qt::Horizontal, view);
+    header->setSectionsClickable(view->horizontalHeader()->sectionsClickable());
+    header->setHighlightSections(view->horizontalHeader()->highlightSections());
+    view->setHorizontalHeader(header);
+    header->setStretchLastSection(false);
+    header->setSectionResizeMode(QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(stretchColumn, QHeaderView::Stretch);
+    header->setMinimumSectionSize(view->fontMetrics().horizontalAdvance(QStringLiteral("000000"))
+                                  + 2 * PaddedItemDelegate::kPadding);
+    fitColumnsToContents(view);
 }
 
 } // namespace oll::ui
