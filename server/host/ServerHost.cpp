@@ -10,6 +10,8 @@
 #include <QPointer>
 #include <QThread>
 
+#include <algorithm>
+
 namespace oll {
 namespace {
 
@@ -75,6 +77,35 @@ struct ServerHost::Run
     ServerMonitor* monitor = nullptr;
     bool started = false;
     QString startError;
+
+    /// Queues `call` on the server thread; false once the thread is ending (a failed start, or a
+    /// stop that has destroyed the server). Posting and ending are ordered by the mutex, and the
+    /// thread ends through a queued call of its own, so whatever was posted before still runs:
+    /// nothing is posted to a context the finished thread has deleted, and no call is lost.
+    template <typename F>
+    bool post(F&& call)
+    {
+        const QMutexLocker lock(&mutex);
+        if (!accepting) {
+            return false;
+        }
+        QMetaObject::invokeMethod(context, std::forward<F>(call), Qt::QueuedConnection);
+        return true;
+    }
+    /// Server thread: takes no more calls, runs those already queued, then ends the thread.
+    void finish()
+    {
+        {
+            const QMutexLocker lock(&mutex);
+            accepting = false;
+        }
+        QMetaObject::invokeMethod(
+            context, [] { QThread::currentThread()->quit(); }, Qt::QueuedConnection);
+    }
+
+private:
+    QMutex mutex;
+    bool accepting = true;
 };
 
 ServerHost::ServerHost(QObject* parent)
@@ -139,51 +170,48 @@ bool ServerHost::start(ServerOptions options, ServerServices services)
     DiagRing* ring = m_diag.get();
     // Built on its own thread, so that every QObject of the server (sockets, timers, the HTTP
     // server) belongs to that thread from the start.
-    QMetaObject::invokeMethod(
-        r->context,
-        [this, r, options = std::move(options), services, published, ring, history] {
-            auto* server = new LiveServer(options, services);
-            r->server = server;
-            // Into the ring here, on the server thread: even the lines of a failed start are kept.
-            connect(server, &LiveServer::diagnostic, server, [ring](const DiagEntry& e) { ring->append(e); });
-            ServerMonitor::Sink sink;
-            sink.snapshot = [this, published](std::shared_ptr<ServerSnapshot> s) {
-                const ServerSnapshotPtr p = published->store(std::move(s));
-                QMetaObject::invokeMethod(
-                    this, [this, p] { Q_EMIT snapshotChanged(p); }, Qt::QueuedConnection);
-            };
-            sink.conflicts = [published](const QString& meetId, const QList<ConflictInfo>& list) {
-                const QMutexLocker lock(&published->mutex);
-                published->conflicts.insert(meetId, list);
-            };
-            // The monitor connects first, so its slots have run when an event reaches the host.
-            r->monitor = new ServerMonitor(*server, std::move(sink), kSnapshotIntervalMs);
-            // Low-rate events, queued to the host's thread (the receiver lives there).
-            connect(server, &LiveServer::diagnostic, this, &ServerHost::diagnostic);
-            connect(server, &LiveServer::connectionOpened, this, &ServerHost::connectionOpened);
-            connect(server, &LiveServer::connectionBound, this, &ServerHost::connectionBound);
-            connect(server, &LiveServer::connectionClosed, this, &ServerHost::connectionClosed);
-            connect(server, &LiveServer::conflictRecorded, this, &ServerHost::conflictRecorded);
-            connect(server, &LiveServer::restoreRequested, this, &ServerHost::restoreRequested);
-            connect(server, &LiveServer::restoreCompleted, this, &ServerHost::restoreCompleted);
-
-            QString error;
-            if (!server->start(&error)) {
-                delete r->monitor;
-                r->monitor = nullptr;
-                delete server;
-                r->server = nullptr;
-                r->startError = error;
-                QThread::currentThread()->quit(); // onThreadFinished reports the failure
-                return;
-            }
-            r->started = true;
-            r->monitor->seedHistory(history);
-            r->monitor->begin();
+    r->post([this, r, options = std::move(options), services, published, ring, history] {
+        auto* server = new LiveServer(options, services);
+        r->server = server;
+        // Into the ring here, on the server thread: even the lines of a failed start are kept.
+        connect(server, &LiveServer::diagnostic, server, [ring](const DiagEntry& e) { ring->append(e); });
+        ServerMonitor::Sink sink;
+        sink.snapshot = [this, published](std::shared_ptr<ServerSnapshot> s) {
+            const ServerSnapshotPtr p = published->store(std::move(s));
             QMetaObject::invokeMethod(
-                this, [this, r] { onStarted(r); }, Qt::QueuedConnection);
-        },
-        Qt::QueuedConnection);
+                this, [this, p] { Q_EMIT snapshotChanged(p); }, Qt::QueuedConnection);
+        };
+        sink.conflicts = [published](const QString& meetId, const QList<ConflictInfo>& list) {
+            const QMutexLocker lock(&published->mutex);
+            published->conflicts.insert(meetId, list);
+        };
+        // The monitor connects first, so its slots have run when an event reaches the host.
+        r->monitor = new ServerMonitor(*server, std::move(sink), kSnapshotIntervalMs);
+        // Low-rate events, queued to the host's thread (the receiver lives there).
+        connect(server, &LiveServer::diagnostic, this, &ServerHost::diagnostic);
+        connect(server, &LiveServer::connectionOpened, this, &ServerHost::connectionOpened);
+        connect(server, &LiveServer::connectionBound, this, &ServerHost::connectionBound);
+        connect(server, &LiveServer::connectionClosed, this, &ServerHost::connectionClosed);
+        connect(server, &LiveServer::conflictRecorded, this, &ServerHost::conflictRecorded);
+        connect(server, &LiveServer::restoreRequested, this, &ServerHost::restoreRequested);
+        connect(server, &LiveServer::restoreCompleted, this, &ServerHost::restoreCompleted);
+
+        QString error;
+        if (!server->start(&error)) {
+            delete r->monitor;
+            r->monitor = nullptr;
+            delete server;
+            r->server = nullptr;
+            r->startError = error;
+            r->finish(); // onThreadFinished reports the failure
+            return;
+        }
+        r->started = true;
+        r->monitor->seedHistory(history);
+        r->monitor->begin();
+        QMetaObject::invokeMethod(
+            this, [this, r] { onStarted(r); }, Qt::QueuedConnection);
+    });
     return true;
 }
 
@@ -194,27 +222,26 @@ bool ServerHost::stop()
     }
     setState(ServerSnapshot::State::Stopping);
     Run* r = m_run.get();
-    QMetaObject::invokeMethod(
-        r->context,
-        [r] {
-            if (!r->server) {
-                return; // the start failed: the thread is ending already
-            }
-            r->server->beginShutdown([r] {
-                // Called from one of the server's own timers: destroy it from the event loop.
-                QMetaObject::invokeMethod(
-                    r->context,
-                    [r] {
-                        delete r->monitor;
-                        r->monitor = nullptr;
-                        delete r->server;
-                        r->server = nullptr;
-                        QThread::currentThread()->quit();
-                    },
-                    Qt::QueuedConnection);
-            });
-        },
-        Qt::QueuedConnection);
+    // Not posted when the start has failed already: the thread is ending, and onThreadFinished
+    // reports the stop.
+    r->post([r] {
+        if (!r->server || r->server->isShuttingDown()) {
+            return; // the start failed: the thread is ending already
+        }
+        r->server->beginShutdown([r] {
+            // Called from one of the server's own timers: destroy it from the event loop.
+            QMetaObject::invokeMethod(
+                r->context,
+                [r] {
+                    delete r->monitor;
+                    r->monitor = nullptr;
+                    delete r->server;
+                    r->server = nullptr;
+                    r->finish();
+                },
+                Qt::QueuedConnection);
+        });
+    });
     return true;
 }
 
@@ -333,7 +360,15 @@ QJsonObject ServerHost::health() const
     if (m_state != ServerSnapshot::State::Running) {
         return stoppedHealth();
     }
-    return snapshot()->health;
+    // A snapshot is republished only on a change (or while clients are connected): the uptime it
+    // holds may be old. The rest changes only with events that republish it.
+    const ServerSnapshotPtr s = snapshot();
+    QJsonObject h = s->health;
+    if (s->startedMs > 0 && h.contains(QStringLiteral("uptimeSeconds"))) {
+        const qint64 up = std::max<qint64>(0, QDateTime::currentMSecsSinceEpoch() - s->startedMs) / 1000;
+        h.insert(QStringLiteral("uptimeSeconds"), static_cast<double>(up));
+    }
+    return h;
 }
 
 QList<DiagEntry> ServerHost::recentDiagnostics(const QString& meetId) const
@@ -354,13 +389,14 @@ void ServerHost::inServerThread(std::function<void(LiveServer* server, ServerMon
         return;
     }
     Run* r = m_run.get();
-    QMetaObject::invokeMethod(
-        r->context,
-        [r, action = std::move(action)] {
-            const bool live = r->server && r->started && !r->server->isShuttingDown();
-            action(live ? r->server : nullptr, live ? r->monitor : nullptr);
-        },
-        Qt::QueuedConnection);
+    auto shared = std::make_shared<std::function<void(LiveServer*, ServerMonitor*)>>(std::move(action));
+    const bool posted = r->post([r, shared] {
+        const bool live = r->server && r->started && !r->server->isShuttingDown();
+        (*shared)(live ? r->server : nullptr, live ? r->monitor : nullptr);
+    });
+    if (!posted) {
+        (*shared)(nullptr, nullptr); // the thread is ending: answered here instead
+    }
 }
 
 void ServerHost::approveRestore(const QString& meetId)
@@ -415,12 +451,12 @@ quint64 ServerHost::mintDisplayLink(const QString& meetId, const QString& label)
 void ServerHost::revokeDisplayLink(const QString& meetId, const QString& linkId)
 {
     inServerThread([this, meetId, linkId](LiveServer* server, ServerMonitor* monitor) {
-        auto answer = [this, meetId, linkId](int socketsClosed, const QString& error) {
+        auto answer = [this, meetId, linkId](int socketsClosed, const QString& error, const QString& warning) {
             QMetaObject::invokeMethod(
                 this,
-                [this, meetId, linkId, socketsClosed, error] {
+                [this, meetId, linkId, socketsClosed, error, warning] {
                     if (error.isEmpty()) {
-                        Q_EMIT displayLinkRevoked(meetId, linkId, socketsClosed);
+                        Q_EMIT displayLinkRevoked(meetId, linkId, socketsClosed, warning);
                     } else {
                         Q_EMIT displayLinkRevokeFailed(meetId, linkId, error);
                     }
@@ -428,16 +464,17 @@ void ServerHost::revokeDisplayLink(const QString& meetId, const QString& linkId)
                 Qt::QueuedConnection);
         };
         if (!server) {
-            answer(0, notRunning());
+            answer(0, notRunning(), QString());
             return;
         }
         const QPointer<ServerMonitor> watch(monitor);
-        server->revokeDisplayLink(meetId, linkId, [answer, watch](int socketsClosed, const QString& error) {
-            if (watch) {
-                watch->markDirty();
-            }
-            answer(socketsClosed, error);
-        });
+        server->revokeDisplayLink(meetId, linkId,
+                                  [answer, watch](int socketsClosed, const QString& error, const QString& warning) {
+                                      if (watch) {
+                                          watch->markDirty();
+                                      }
+                                      answer(socketsClosed, error, warning);
+                                  });
     });
 }
 

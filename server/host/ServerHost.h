@@ -84,8 +84,11 @@ Q_SIGNALS:
     /// prefixes it with a join address. On failure `error` says why and the rest is empty.
     void displayLinkMinted(quint64 requestId, const oll::DisplayLinkInfo& link, const QString& token,
                            const QString& path, const QString& error);
-    void displayLinkRevoked(const QString& meetId, const QString& linkId, int socketsClosed);
-    /// A revocation that did not happen (unknown link, server not running, file error): why.
+    /// The link is revoked: its token and sessions are refused and `socketsClosed` displays were
+    /// cut off. `warning` non-empty: display-links.json could not be written, so a restart before
+    /// one of the server's retries succeeds would bring the link back; show it to the director.
+    void displayLinkRevoked(const QString& meetId, const QString& linkId, int socketsClosed, const QString& warning);
+    /// A revocation that did not happen (unknown link, meet not loaded, server not running): why.
     void displayLinkRevokeFailed(const QString& meetId, const QString& linkId, const QString& error);
 
 private:

@@ -77,9 +77,28 @@ void ServerMonitor::publishNow()
 void ServerMonitor::onClosed(const ConnectionInfo& info)
 {
     m_dirty = true;
-    if (info.bound) {
-        m_lastClose.insert(clientKey(info.meetId, info.clientId), QDateTime::currentMSecsSinceEpoch());
+    if (!info.bound || info.clientId.isEmpty()) {
+        return;
     }
+    // A client that bound and left between two snapshots is listed too. Its entry also bounds
+    // m_lastClose: the history's size limit removes both together.
+    QHash<QString, ClientInfo>& history = m_clients[info.meetId];
+    if (!history.contains(info.clientId)) {
+        ClientInfo c;
+        c.clientId = info.clientId;
+        c.locationName = info.locationName;
+        c.address = info.address;
+        c.role = info.role;
+        c.displayLinkId = info.displayLinkId;
+        c.online = true; // the next snapshot finds no live connection and takes it offline
+        c.connections = 1;
+        c.onlineSinceMs = info.openedMs;
+        c.lastAckedSeq = info.lastAckedSeq;
+        c.lastSeenSeq = std::max({info.lastAckedSeq, info.lastRelayedSeq, info.lastPulledSeq});
+        c.rttMs = info.rttMs;
+        history.insert(info.clientId, c);
+    }
+    m_lastClose.insert(clientKey(info.meetId, info.clientId), QDateTime::currentMSecsSinceEpoch());
 }
 
 void ServerMonitor::onConflict(const ConflictInfo& conflict)

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace oll {
 
@@ -61,6 +62,8 @@ public:
     qint64 lastSeenMs() const { return m_lastSeenMs; }
     void touch(qint64 nowMs) { m_lastSeenMs = nowMs; }
     void unbind() { m_binding.reset(); }
+    /// True the first time only: the server pings a connection once when it first binds.
+    bool takeFirstBind() { return std::exchange(m_firstBind, false); }
     void close(QWebSocketProtocol::CloseCode code, const QString& reason);
 
     const std::optional<Binding>& binding() const { return m_binding; }
@@ -87,6 +90,7 @@ private:
     qint64 m_lastPulledSeq = 0;
     qint64 m_rttMs = -1;
     qint64 m_openedMs = 0;
+    bool m_firstBind = true;
 };
 
 } // namespace oll

@@ -1,7 +1,11 @@
 #include "net/LiveServer.h"
 
 #include "auth/AuthWorker.h"
+#include "net/AdminRoutes.h"
 #include "net/ClientConnection.h"
+#include "net/DisplayLinkService.h"
+#include "net/LoginService.h"
+#include "net/ServerIntrospection.h"
 #include "storage/DiagLog.h"
 #include "sync/MeetRegistry.h"
 #include "util/Clock.h"
@@ -60,22 +64,9 @@ RandomSource* pickRandom(RandomSource* given, std::unique_ptr<RandomSource>& own
     return given;
 }
 
-QString isoTime(qint64 ms)
+QString notRunning()
 {
-    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
-}
-
-/// One answer for a token that never existed and one that was revoked: a guesser learns nothing.
-QString unknownDisplayLink()
-{
-    return QStringLiteral("unknown or revoked display link; ask the meet director for a new one");
-}
-
-/// Failed JOIN_DISPLAYs are counted in the login throttle as if for one meet of this name (no
-/// meet ID is 9 digits of this), and in the address's count across all meets.
-QString displayThrottleKey()
-{
-    return QStringLiteral("display-link");
+    return QStringLiteral("the server is not running");
 }
 
 /// The meet a diag line is about. By convention every line about a meet says "meet <9 digits>";
@@ -106,21 +97,23 @@ LiveServer::LiveServer(ServerOptions options, ServerServices services, QObject* 
                                        m_options.limits.backoffBaseMs, m_options.limits.backoffMaxMs,
                                        m_options.limits.maxThrottleRecords})
     , m_parser(m_options.limits)
-    , m_createWindow(m_options.limits.maxMeetsCreatedPerAddressPerHour, 60LL * 60 * 1000)
     , m_heartbeat(this) // parented, so that moveToThread() takes the timer along
     , m_sync(m_options.limits)
-    , m_approvedRestores(m_options.approvedRestores)
     , m_http(this)
+    , m_introspection(std::make_unique<ServerIntrospection>(*this))
 {
     connect(&m_heartbeat, &QTimer::timeout, this, &LiveServer::heartbeat);
 }
 
 LiveServer::~LiveServer()
 {
-    // Clients first (they refer to meets), then the auth pool, then meets (they wait for flushes).
+    // Clients first (they refer to meets), then the auth pool, then meets (they wait for flushes),
+    // then the services whose file callbacks the meets may still run.
     m_connections.clear();
     m_auth.reset();
     m_registry.reset();
+    m_login.reset(); // after the meets, like the display links
+    m_displayLinks.reset(); // after the meets: their last file callbacks may still reach it
 }
 
 bool LiveServer::start(QString* error)
@@ -168,9 +161,25 @@ bool LiveServer::start(QString* error)
         return fail(loadError);
     }
     m_auth = std::make_unique<AuthWorker>(m_options.limits.authConcurrency, m_options.limits.maxPendingAuth);
-    m_decoyHash.params = m_options.scrypt;
-    m_decoyHash.salt = m_random->bytes(16);
-    m_decoyHash.hash = m_random->bytes(32);
+    DisplayLinkService::Hooks hooks;
+    hooks.unbind = [this](ClientConnection* c) { unbind(c); };
+    hooks.forgetSessions = [this](const QList<QByteArray>& hashes) { forgetSessions(hashes); };
+    hooks.issueSession = [this](quint64 connectionId, Meet* meet, const QString& clientId, const QString& label,
+                                const QString& linkId) {
+        issueSession(connectionId, meet, clientId, label, Role::Display, MsgType::MeetJoined, linkId);
+    };
+    m_displayLinks = std::make_unique<DisplayLinkService>(m_options, *m_registry, *m_diag, m_throttle, m_connections,
+                                                          std::move(hooks), this);
+    LoginService::Hooks loginHooks;
+    loginHooks.connection = [this](quint64 id) { return connection(id); };
+    loginHooks.guarded = [this](ClientConnection* c, const std::function<void()>& handler) { guarded(c, handler); };
+    loginHooks.issueSession
+        = [this](quint64 connectionId, Meet* meet, const QString& clientId, const QString& location, Role role,
+                 const QString& replyType) { issueSession(connectionId, meet, clientId, location, role, replyType); };
+    m_login = std::make_unique<LoginService>(m_options, *m_clock, *m_random, *m_registry, *m_diag, *m_auth, m_throttle,
+                                             std::move(loginHooks), this);
+    connect(m_login.get(), &LoginService::restoreRequested, this, &LiveServer::restoreRequested);
+    connect(m_login.get(), &LoginService::restoreCompleted, this, &LiveServer::restoreCompleted);
 
     // QHttpServer keeps every route it is given: a second start() must not add them again.
     if (!m_routesInstalled) {
@@ -187,7 +196,7 @@ bool LiveServer::start(QString* error)
         });
         connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, this, &LiveServer::acceptWebSockets);
         installStaticSite(m_http, m_options.site);
-        installAdminRoutes();
+        installAdminRoutes(m_http, *this);
     }
 
     m_tcp = new LowDelayTcpServer();
@@ -224,6 +233,10 @@ void LiveServer::beginShutdown(std::function<void()> done, int timeoutMs)
     m_heartbeat.stop();
     if (m_tcp) {
         m_tcp->close();
+    }
+    // A last chance for a revocation that could not be saved; the flush wait below covers it.
+    if (m_displayLinks) {
+        m_displayLinks->beginShutdown();
     }
     // Let queued flushes finish first, so their acks still reach connected clients and nothing
     // accepted is left half-written; then say goodbye and give the clients a moment to answer the
@@ -356,7 +369,7 @@ void LiveServer::acceptWebSockets()
         // A frame over the size limit makes Qt close the socket with 1009 (message too big).
         m_connectionsPerAddress[addr] += 1;
         c->setOpenedMs(m_clock->nowMs());
-        const ConnectionInfo opened = infoOf(*c);
+        const ConnectionInfo opened = ServerIntrospection::connectionInfo(*c);
         m_connections.emplace(id, std::move(c));
         Q_EMIT connectionOpened(opened);
     }
@@ -375,7 +388,7 @@ void LiveServer::onClosed(ClientConnection* connection)
     if (const auto& b = connection->binding()) {
         m_boundByMeet[b->meetId].remove(connection->id());
     }
-    const ConnectionInfo closed = infoOf(*connection);
+    const ConnectionInfo closed = ServerIntrospection::connectionInfo(*connection);
     // Deleted later: we are inside one of its socket's signals.
     it->second.release()->deleteLater();
     m_connections.erase(it);
@@ -447,319 +460,19 @@ void LiveServer::guarded(ClientConnection* c, F&& handler)
     }
 }
 
-void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
-{
-    const QString invalid = validateCreate(req, m_options.limits);
-    if (!invalid.isEmpty()) {
-        c->send(Reply::createRejected(invalid));
-        return;
-    }
-    const QString addr = c->peerAddress();
-    if (const qint64 wait = m_createWindow.retryAfterMs(addr, m_clock->steadyMs()); wait > 0) {
-        c->send(
-            Reply::createRejected(QStringLiteral("this address has created %1 meets in the last hour; try again later")
-                                      .arg(m_options.limits.maxMeetsCreatedPerAddressPerHour),
-                                  wait));
-        return;
-    }
-    if (hashPassword(
-            c, req.password, [this, req](quint64 id, PasswordHash hash) { finishCreate(id, req, std::move(hash)); },
-            &Reply::createRejected)) {
-        // Counted once accepted, so refusals for being busy do not use up the hourly allowance.
-        m_createWindow.tryRecord(addr, m_clock->steadyMs());
-    }
-}
-
-bool LiveServer::hashPassword(ClientConnection* c, const QString& password,
-                              std::function<void(quint64 connectionId, PasswordHash hash)> done,
-                              std::function<QByteArray(const QString&, qint64)> reject)
-{
-    const QString addr = c->peerAddress();
-    if (m_authPerAddress.value(addr) >= m_options.limits.maxPendingAuthPerAddress) {
-        c->send(reject(QStringLiteral("this address already has logins being checked; try again shortly"), 1000));
-        return false;
-    }
-    // The salt is drawn here, on the event-loop thread, so the random source needs no locking.
-    const QByteArray salt = m_random->bytes(16);
-    auto hash = std::make_shared<PasswordHash>();
-    auto failed = std::make_shared<bool>(false);
-    const ScryptParams params = m_options.scrypt;
-    const QByteArray utf8 = password.toUtf8();
-    const quint64 id = c->id();
-    const bool queued = m_auth->run(
-        [hash, failed, params, utf8, salt] {
-            try {
-                *hash = PasswordHasher::hash(utf8, params, salt);
-            } catch (const std::exception&) {
-                *failed = true;
-            }
-        },
-        [this, id, hash, failed, addr, done = std::move(done), reject] {
-            releaseAuthSlot(addr);
-            ClientConnection* conn = connection(id);
-            if (!conn) {
-                return; // the client left while hashing: a meet nobody knows the ID of is not made
-            }
-            if (*failed) {
-                conn->send(reject(QStringLiteral("the server could not hash the password"), 0));
-                return;
-            }
-            guarded(conn, [&] { done(id, *hash); });
-        });
-    if (!queued) {
-        c->send(reject(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
-        return false;
-    }
-    m_authPerAddress[addr] += 1;
-    return true;
-}
-
-void LiveServer::handle(ClientConnection* c, const RestoreMeetRequest& req)
-{
-    const auto meetId = normalizeMeetId(req.meetId);
-    if (!meetId) {
-        c->send(Reply::restoreRejected(QStringLiteral("a meet ID is 9 digits (spaces and dashes allowed)")));
-        return;
-    }
-    CreateMeetRequest asCreate{req.thisLocationName, req.password, req.endpoints, req.clientId};
-    const QString invalid = validateCreate(asCreate, m_options.limits);
-    if (!invalid.isEmpty()) {
-        c->send(Reply::restoreRejected(invalid));
-        return;
-    }
-    if (m_registry->find(*meetId) || m_registry->isFinished(*meetId) || m_registry->damagedMeets().contains(*meetId)
-        || m_registry->isReservedOrPresent(*meetId)) {
-        c->send(Reply::restoreRejected(
-            QStringLiteral("meet %1 exists on this server; join it instead").arg(displayMeetId(*meetId))));
-        return;
-    }
-    const QString addr = c->peerAddress();
-    if (m_refusedRestores.contains(*meetId) && !m_approvedRestores.contains(*meetId)) {
-        c->send(Reply::restoreRejected(
-            QStringLiteral("the meet director refused to restore meet %1 on this server").arg(displayMeetId(*meetId))));
-        return;
-    }
-    if (!m_approvedRestores.contains(*meetId)) {
-        const bool fresh = !m_pendingRestores.contains(*meetId);
-        if (fresh && m_pendingRestores.size() >= 100) {
-            m_pendingRestores.erase(m_pendingRestores.begin());
-        }
-        m_pendingRestores.insert(
-            *meetId,
-            RestoreRequest{req.thisLocationName, addr, m_clock->nowMs(), static_cast<int>(req.endpoints.size())});
-        if (fresh) {
-            m_diag->write(QStringLiteral("restore"),
-                          QStringLiteral("meet %1: location '%2' at %3 asks to restore it from its log; approve with "
-                                         "--approve-restore %1 or POST /admin/restores/%1/approve")
-                              .arg(*meetId, req.thisLocationName, addr));
-            const RestoreRequest& r = m_pendingRestores[*meetId];
-            Q_EMIT restoreRequested(
-                RestoreRequestInfo{*meetId, r.locationName, r.address, r.timeMs, r.endpoints, false});
-        }
-        c->send(Reply::restoreRejected(
-            QStringLiteral("this server has no meet %1; the meet director must approve restoring it from your log")
-                .arg(displayMeetId(*meetId)),
-            2000, true));
-        return;
-    }
-    if (const qint64 wait = m_createWindow.retryAfterMs(addr, m_clock->steadyMs()); wait > 0) {
-        c->send(Reply::restoreRejected(QStringLiteral("this address has created %1 meets in the last hour; try again "
-                                                      "later")
-                                           .arg(m_options.limits.maxMeetsCreatedPerAddressPerHour),
-                                       wait));
-        return;
-    }
-    const QString mid = *meetId;
-    if (hashPassword(
-            c, req.password,
-            [this, req, mid](quint64 id, PasswordHash hash) {
-                if (!m_approvedRestores.contains(mid) || !m_registry->reserveMeetId(mid)) {
-                    if (auto* conn = connection(id)) {
-                        conn->send(Reply::restoreRejected(
-                            QStringLiteral("meet %1 is being restored by another client; join it")
-                                .arg(displayMeetId(mid))));
-                    }
-                    return;
-                }
-                MeetConfig config;
-                config.meetId = mid;
-                config.endpoints = req.endpoints;
-                config.password = std::move(hash);
-                config.createdMs = m_clock->nowMs();
-                m_registry->createMeet(
-                    std::move(config),
-                    [this, id, req, mid](Meet* meet, const QString&) {
-                        if (!meet) {
-                            if (auto* conn = connection(id)) {
-                                conn->send(Reply::restoreRejected(
-                                    QStringLiteral("the server could not store the meet; tell the meet director")));
-                            }
-                            return;
-                        }
-                        m_approvedRestores.remove(mid);
-                        m_pendingRestores.remove(mid);
-                        m_diag->write(QStringLiteral("restore"),
-                                      QStringLiteral("meet %1 restored by location '%2' client %3 from epoch %4")
-                                          .arg(mid, req.thisLocationName, req.clientId, req.epoch));
-                        Q_EMIT restoreCompleted(mid);
-                        guarded(connection(id), [&] {
-                            issueSession(id, meet, req.clientId, req.thisLocationName, Role::Update,
-                                         MsgType::MeetRestored);
-                        });
-                    },
-                    req.epoch);
-            },
-            [](const QString& reason, qint64 retry) { return Reply::restoreRejected(reason, retry); })) {
-        m_createWindow.tryRecord(addr, m_clock->steadyMs());
-    }
-}
-
-QJsonArray LiveServer::pendingRestores() const
-{
-    QJsonArray out;
-    for (auto it = m_pendingRestores.cbegin(); it != m_pendingRestores.cend(); ++it) {
-        out.append(QJsonObject{{QStringLiteral("meetId"), it.key()},
-                               {QStringLiteral("locationName"), it->locationName},
-                               {QStringLiteral("address"), it->address},
-                               {QStringLiteral("requestedAt"), isoTime(it->timeMs)},
-                               {QStringLiteral("endpoints"), it->endpoints},
-                               {QStringLiteral("approved"), m_approvedRestores.contains(it.key())}});
-    }
-    return out;
-}
-
-void LiveServer::approveRestore(const QString& meetId)
-{
-    m_refusedRestores.remove(meetId);
-    m_approvedRestores.insert(meetId);
-}
-
-void LiveServer::refuseRestore(const QString& meetId)
-{
-    m_approvedRestores.remove(meetId);
-    m_pendingRestores.remove(meetId);
-    m_refusedRestores.insert(meetId);
-    if (m_diag) {
-        m_diag->write(QStringLiteral("restore"),
-                      QStringLiteral("meet %1: restore refused by the meet director").arg(meetId));
-    }
-}
-
-QList<RestoreRequestInfo> LiveServer::restoreRequests() const
-{
-    QList<RestoreRequestInfo> out;
-    for (auto it = m_pendingRestores.cbegin(); it != m_pendingRestores.cend(); ++it) {
-        out.append(RestoreRequestInfo{it.key(), it->locationName, it->address, it->timeMs, it->endpoints,
-                                      m_approvedRestores.contains(it.key())});
-    }
-    return out;
-}
-
-ConnectionInfo LiveServer::infoOf(const ClientConnection& c) const
-{
-    ConnectionInfo info;
-    info.connectionId = c.id();
-    info.address = c.peerAddress();
-    info.openedMs = c.openedMs();
-    if (const auto& b = c.binding()) {
-        info.bound = true;
-        info.meetId = b->meetId;
-        info.locationName = b->session.locationName;
-        info.role = b->session.role;
-        info.clientId = b->session.clientId;
-        info.displayLinkId = b->session.displayLinkId;
-    }
-    info.lastAckedSeq = c.lastAckedSeq();
-    info.lastRelayedSeq = c.lastRelayedSeq();
-    info.lastPulledSeq = c.lastPulledSeq();
-    info.backlogBytes = c.backlog();
-    info.rttMs = c.rttMs();
-    return info;
-}
-
-MeetInfo LiveServer::infoOf(const Meet& meet) const
-{
-    MeetInfo info;
-    info.meetId = meet.meetId();
-    const QJsonObject& doc = meet.state().document();
-    info.meetName = doc.value(QStringLiteral("meet")).toObject().value(QStringLiteral("name")).toString();
-    info.lifterCount = static_cast<int>(
-        doc.value(QStringLiteral("registration")).toObject().value(QStringLiteral("entries")).toArray().size());
-    info.headSeq = meet.assignedSeq();
-    info.durableSeq = meet.durableSeq();
-    if (meet.isStorageBroken()) {
-        info.storage = StorageState::Broken;
-        info.storageDetail
-            = QStringLiteral("the journal cannot be written (%1); the meet accepts no updates. Free disk space or fix "
-                             "the data folder, then restart the server: the browsers keep their updates and send "
-                             "them again")
-                  .arg(m_storageErrors.value(meet.meetId(), QStringLiteral("write error")));
-    }
-    info.endpoints = meet.config().endpoints;
-    info.conflictCount = meet.conflictCount();
-    info.createdMs = meet.config().createdMs;
-    info.epoch = meet.epoch();
-    return info;
-}
-
 QList<ConnectionInfo> LiveServer::connectionInfos() const
 {
-    QList<ConnectionInfo> out;
-    out.reserve(static_cast<qsizetype>(m_connections.size()));
-    for (const auto& entry : m_connections) {
-        out.append(infoOf(*entry.second));
-    }
-    std::sort(out.begin(), out.end(),
-              [](const ConnectionInfo& a, const ConnectionInfo& b) { return a.connectionId < b.connectionId; });
-    return out;
+    return m_introspection->connectionInfos();
 }
 
 void LiveServer::fillSnapshot(ServerSnapshot& snapshot) const
 {
-    snapshot.bindAddress = m_options.bindAddress;
-    snapshot.port = port();
-    snapshot.dataDir = m_options.dataDir;
-    snapshot.openlifterDir = m_options.site.openlifterDir;
-    snapshot.startedMs = m_startedWallMs;
-    snapshot.connections = connectionInfos();
-    snapshot.restores = restoreRequests();
-    snapshot.health = health();
-    snapshot.meets.clear();
-    snapshot.displayLinks = displayLinks();
-    if (!m_registry) {
-        return;
-    }
-    QHash<QString, QSet<QString>> online; // meetId -> clientIds with a bound connection
-    for (const ConnectionInfo& c : snapshot.connections) {
-        if (c.bound) {
-            online[c.meetId].insert(c.clientId);
-        }
-    }
-    for (const Meet* meet : m_registry->meets()) {
-        MeetInfo info = infoOf(*meet);
-        info.clientsOnline = static_cast<int>(online.value(info.meetId).size());
-        snapshot.meets.append(info);
-    }
-    const QHash<QString, QString> damaged = m_registry->damagedMeets();
-    for (auto it = damaged.cbegin(); it != damaged.cend(); ++it) {
-        MeetInfo info;
-        info.meetId = it.key();
-        info.storage = StorageState::Damaged;
-        info.storageDetail = QStringLiteral("not loaded at start: %1. Copy the folder current-meets/%2 somewhere safe, "
-                                            "free disk space if that was the cause and restart the server; if "
-                                            "auth.json is lost, move the folder out of current-meets, restart, and "
-                                            "approve the restore a browser then asks for")
-                                 .arg(it.value(), it.key());
-        snapshot.meets.append(info);
-    }
-    for (const QString& id : m_registry->finishedMeets()) {
-        MeetInfo info;
-        info.meetId = id;
-        info.finished = true;
-        snapshot.meets.append(info);
-    }
-    std::sort(snapshot.meets.begin(), snapshot.meets.end(),
-              [](const MeetInfo& a, const MeetInfo& b) { return a.meetId < b.meetId; });
+    m_introspection->fillSnapshot(snapshot);
+}
+
+QString LiveServer::storageError(const QString& meetId) const
+{
+    return m_storageErrors.value(meetId, QStringLiteral("write error"));
 }
 
 QList<ConflictRecord> LiveServer::conflicts(const QString& meetId) const
@@ -774,204 +487,11 @@ int LiveServer::conflictCount(const QString& meetId) const
     return meet ? meet->conflictCount() : 0;
 }
 
-void LiveServer::installAdminRoutes()
+void LiveServer::writeDiagnostic(const QString& category, const QString& message)
 {
-    // The meet director's machine only: approving a restore hands a meet ID to whoever asked.
-    auto local = [](const QHttpServerRequest& request) { return request.remoteAddress().isLoopback(); };
-    auto forbidden = [] {
-        return QHttpServerResponse(QJsonObject{{QStringLiteral("error"),
-                                                QStringLiteral("admin requests are accepted from this computer only")}},
-                                   QHttpServerResponder::StatusCode::Forbidden);
-    };
-    m_http.route(QStringLiteral("/admin/restores"), QHttpServerRequest::Method::Get,
-                 [this, local, forbidden](const QHttpServerRequest& request) {
-                     if (!local(request)) {
-                         return forbidden();
-                     }
-                     return QHttpServerResponse(QJsonObject{{QStringLiteral("restores"), pendingRestores()}});
-                 });
-    m_http.route(QStringLiteral("/admin/restores/<arg>/approve"), QHttpServerRequest::Method::Post,
-                 [this, local, forbidden](const QString& typed, const QHttpServerRequest& request) {
-                     if (!local(request)) {
-                         return forbidden();
-                     }
-                     const auto id = normalizeMeetId(typed);
-                     if (!id) {
-                         return QHttpServerResponse(
-                             QJsonObject{{QStringLiteral("error"), QStringLiteral("a meet ID is 9 digits")}},
-                             QHttpServerResponder::StatusCode::BadRequest);
-                     }
-                     approveRestore(*id);
-                     m_diag->write(QStringLiteral("restore"),
-                                   QStringLiteral("meet %1: restore approved by an admin request").arg(*id));
-                     return QHttpServerResponse(
-                         QJsonObject{{QStringLiteral("meetId"), *id}, {QStringLiteral("approved"), true}});
-                 });
-    m_http.route(QStringLiteral("/admin/meets/<arg>/conflicts"), QHttpServerRequest::Method::Get,
-                 [this, local, forbidden](const QString& typed, const QHttpServerRequest& request) {
-                     if (!local(request)) {
-                         return forbidden();
-                     }
-                     const auto id = normalizeMeetId(typed);
-                     Meet* meet = id ? m_registry->find(*id) : nullptr;
-                     if (!meet) {
-                         return QHttpServerResponse(
-                             QJsonObject{{QStringLiteral("error"), QStringLiteral("no such meet")}},
-                             QHttpServerResponder::StatusCode::NotFound);
-                     }
-                     QJsonArray list;
-                     for (const ConflictRecord& r : meet->conflicts()) {
-                         list.append(r.toJson());
-                     }
-                     return QHttpServerResponse(QJsonObject{{QStringLiteral("meetId"), *id},
-                                                            {QStringLiteral("epoch"), meet->epoch()},
-                                                            {QStringLiteral("conflicts"), list}});
-                 });
-}
-
-void LiveServer::releaseAuthSlot(const QString& address)
-{
-    if (--m_authPerAddress[address] <= 0) {
-        m_authPerAddress.remove(address);
+    if (m_diag) {
+        m_diag->write(category, message);
     }
-}
-
-void LiveServer::finishCreate(quint64 connectionId, CreateMeetRequest req, PasswordHash hash)
-{
-    MeetConfig config;
-    config.meetId = m_registry->reserveMeetId();
-    config.endpoints = req.endpoints;
-    config.password = std::move(hash);
-    config.createdMs = m_clock->nowMs();
-    const QString meetId = config.meetId;
-    m_registry->createMeet(
-        std::move(config),
-        [this, connectionId, req, meetId](Meet* meet, const QString& /*error: logged by the registry*/) {
-            if (!meet) {
-                if (auto* conn = connection(connectionId)) {
-                    // The detail (paths, errno) goes to diag.log only.
-                    conn->send(Reply::createRejected(
-                        QStringLiteral("the server could not store the meet; tell the meet director")));
-                }
-                return;
-            }
-            m_diag->write(QStringLiteral("create"),
-                          QStringLiteral("meet %1 created by location '%2' client %3 with %4 endpoint(s)")
-                              .arg(meetId, req.thisLocationName, req.clientId)
-                              .arg(req.endpoints.size()));
-            guarded(connection(connectionId), [&] {
-                issueSession(connectionId, meet, req.clientId, req.thisLocationName, Role::Update,
-                             MsgType::MeetCreated);
-            });
-        });
-}
-
-void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
-{
-    const auto meetId = normalizeMeetId(req.meetId);
-    if (!meetId) {
-        c->send(Reply::joinRejected(QStringLiteral("a meet ID is 9 digits (spaces and dashes allowed)")));
-        return;
-    }
-    if (!isValidClientId(req.clientId, m_options.limits.maxClientIdLength)) {
-        c->send(Reply::joinRejected(QStringLiteral("clientId must be 1 to %1 characters of A-Z a-z 0-9 - _")
-                                        .arg(m_options.limits.maxClientIdLength)));
-        return;
-    }
-    const QString addr = c->peerAddress();
-    const qint64 wait = m_throttle.retryAfterMs(addr, *meetId);
-    if (wait > 0) {
-        c->send(Reply::joinRejected(
-            QStringLiteral("too many failed attempts from your address; try again in %1 s").arg((wait + 999) / 1000),
-            wait));
-        return;
-    }
-    if (m_registry->damagedMeets().contains(*meetId)) {
-        c->send(Reply::joinRejected(QStringLiteral("this meet's data is damaged on the server and must be recovered; "
-                                                   "ask the meet director")));
-        return;
-    }
-    if (m_registry->isFinished(*meetId)) {
-        c->send(Reply::joinRejected(QStringLiteral("this meet is finished and published; it can no longer be joined")));
-        return;
-    }
-    if (req.password.size() > m_options.limits.maxPasswordLength) {
-        m_throttle.recordFailure(addr, *meetId);
-        c->send(Reply::joinRejected(QStringLiteral("invalid meet ID or password")));
-        return;
-    }
-    // Checks still running count against the failure budget, so a burst of guesses cannot all be
-    // checked before the first failure is counted - while several screens on one machine may
-    // still join at the same moment. Once a back-off has passed, one attempt at a time.
-    const QString pairKey = addr + u'|' + *meetId;
-    const int inFlight = m_joinsInFlight.value(pairKey);
-    if (inFlight > 0 && m_throttle.failures(addr, *meetId) + inFlight >= m_options.limits.failedJoinsBeforeBackoff) {
-        c->send(Reply::joinRejected(QStringLiteral("too many joins for this meet from your address are being checked; "
-                                                   "wait for their answers"),
-                                    1000));
-        return;
-    }
-    if (m_authPerAddress.value(addr) >= m_options.limits.maxPendingAuthPerAddress) {
-        // One address cannot fill the shared queue of password checks and lock everyone else out.
-        c->send(Reply::joinRejected(QStringLiteral("this address already has logins being checked; try again shortly"),
-                                    1000));
-        return;
-    }
-    const Meet* meet = m_registry->find(*meetId);
-    // Unknown meets are checked against a decoy hash so the answer takes as long as for a real one.
-    const PasswordHash stored = meet ? meet->config().password : m_decoyHash;
-    const bool exists = meet != nullptr;
-    auto ok = std::make_shared<bool>(false);
-    const QByteArray password = req.password.toUtf8();
-    const quint64 id = c->id();
-    const QString mid = *meetId;
-    const bool queued
-        = m_auth->run([ok, password, stored, exists] { *ok = PasswordHasher::verify(password, stored) && exists; },
-                      [this, id, addr, req, mid, ok, pairKey] {
-                          releaseAuthSlot(addr);
-                          if (--m_joinsInFlight[pairKey] <= 0) {
-                              m_joinsInFlight.remove(pairKey);
-                          }
-                          guarded(connection(id), [&] { finishJoin(id, addr, req, mid, *ok); });
-                      });
-    if (queued) {
-        m_joinsInFlight[pairKey] += 1;
-        m_authPerAddress[addr] += 1;
-    } else {
-        c->send(Reply::joinRejected(QStringLiteral("the server is busy with other logins; try again shortly"), 1000));
-    }
-}
-
-void LiveServer::finishJoin(quint64 connectionId, const QString& address, const JoinMeetRequest& req,
-                            const QString& meetId, bool passwordOk)
-{
-    ClientConnection* c = connection(connectionId);
-    Meet* meet = m_registry->find(meetId);
-    if (!passwordOk || !meet) {
-        m_throttle.recordFailure(address, meetId);
-        m_diag->write(QStringLiteral("join"),
-                      QStringLiteral("failed join to meet %1 from %2 (%3 recent failure(s))")
-                          .arg(meetId, address)
-                          .arg(m_throttle.failures(address, meetId)));
-        if (c) {
-            c->send(Reply::joinRejected(QStringLiteral("invalid meet ID or password")));
-        }
-        return;
-    }
-    m_throttle.recordSuccess(address, meetId);
-    if (!c) {
-        return; // the client left while its password was checked: issue nothing
-    }
-    if (!meet->config().priorityOf(req.locationName)) {
-        QStringList names;
-        for (const Endpoint& ep : meet->config().endpoints) {
-            names.append(ep.locationName);
-        }
-        c->send(Reply::joinRejected(QStringLiteral("unknown location '%1'; this meet's locations are: %2")
-                                        .arg(req.locationName.left(64), names.join(QStringLiteral(", ")))));
-        return;
-    }
-    issueSession(connectionId, meet, req.clientId, req.locationName, req.role, MsgType::MeetJoined);
 }
 
 void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& clientId, const QString& location,
@@ -1002,7 +522,7 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
               if (!session.displayLinkId.isEmpty() && !meet->displayLinks().find(session.displayLinkId)) {
                   // Revoked while the session was written; the revocation dropped the session too.
                   if (c) {
-                      c->send(Reply::joinRejected(unknownDisplayLink()));
+                      c->send(Reply::joinRejected(DisplayLinkService::unknownLinkReason()));
                   }
                   return;
               }
@@ -1022,212 +542,95 @@ void LiveServer::issueSession(quint64 connectionId, Meet* meet, const QString& c
     forgetSessions(expired);
 }
 
-void LiveServer::handle(ClientConnection* c, const JoinDisplayRequest& req)
+void LiveServer::handle(ClientConnection* c, const CreateMeetRequest& req)
 {
-    if (!isValidClientId(req.clientId, m_options.limits.maxClientIdLength)) {
-        c->send(Reply::joinRejected(QStringLiteral("clientId must be 1 to %1 characters of A-Z a-z 0-9 - _")
-                                        .arg(m_options.limits.maxClientIdLength)));
-        return;
-    }
-    const QString addr = c->peerAddress();
-    if (const qint64 wait = m_throttle.retryAfterMs(addr, displayThrottleKey()); wait > 0) {
-        c->send(Reply::joinRejected(
-            QStringLiteral("too many failed attempts from your address; try again in %1 s").arg((wait + 999) / 1000),
-            wait));
-        return;
-    }
-    if (!SessionStore::isWellFormedToken(req.displayToken)) {
-        // Cannot match any link, so it is no guess: refused without hashing and not counted.
-        c->send(Reply::joinRejected(QStringLiteral("a display link token is 43 base64url characters; open the whole "
-                                                   "link the meet director copied")));
-        return;
-    }
-    // SHA-256 of 43 characters: cheap enough for the event loop, unlike a password check.
-    const QByteArray hash = SessionStore::hashToken(req.displayToken);
-    Meet* meet = m_registry->meetForDisplayToken(hash);
-    const std::optional<DisplayLink> link = meet ? meet->displayLinks().check(hash) : std::nullopt;
-    if (!link) {
-        m_throttle.recordFailure(addr, displayThrottleKey());
-        m_diag->write(QStringLiteral("join"),
-                      QStringLiteral("failed display link join from %1 (%2 recent failure(s))")
-                          .arg(addr)
-                          .arg(m_throttle.failures(addr, displayThrottleKey())));
-        c->send(Reply::joinRejected(unknownDisplayLink()));
-        return;
-    }
-    m_throttle.recordSuccess(addr, displayThrottleKey());
-    // A board is at no endpoint: its session is named after the link, which is what the
-    // director sees in the client list.
-    issueSession(c->id(), meet, req.clientId, link->label, Role::Display, MsgType::MeetJoined, link->linkId);
+    m_login->create(c, req);
 }
 
-QString LiveServer::displayLinkMeetProblem(const QString& meetId) const
+void LiveServer::handle(ClientConnection* c, const JoinMeetRequest& req)
 {
-    if (!m_registry) {
-        return QStringLiteral("the server is not running");
+    m_login->join(c, req);
+}
+
+void LiveServer::handle(ClientConnection* c, const RestoreMeetRequest& req)
+{
+    m_login->restore(c, req);
+}
+
+void LiveServer::approveRestore(const QString& meetId)
+{
+    if (m_login) {
+        m_login->approveRestore(meetId);
+    } else {
+        m_options.approvedRestores.insert(meetId); // before start(): taken along by it
     }
-    if (m_registry->isFinished(meetId)) {
-        return QStringLiteral("meet %1 is finished; it has no display links").arg(displayMeetId(meetId));
+}
+
+void LiveServer::refuseRestore(const QString& meetId)
+{
+    if (m_login) {
+        m_login->refuseRestore(meetId);
+    } else {
+        m_options.approvedRestores.remove(meetId);
     }
-    if (m_registry->damagedMeets().contains(meetId)) {
-        return QStringLiteral("meet %1 could not be loaded (its data is damaged)").arg(displayMeetId(meetId));
-    }
-    if (!m_registry->find(meetId)) {
-        return QStringLiteral("there is no meet %1 on this server").arg(meetId.left(32));
-    }
-    return {};
+}
+
+QJsonArray LiveServer::pendingRestores() const
+{
+    return m_login ? m_login->pendingRestores() : QJsonArray();
+}
+
+QList<RestoreRequestInfo> LiveServer::restoreRequests() const
+{
+    return m_login ? m_login->restoreRequests() : QList<RestoreRequestInfo>();
+}
+
+void LiveServer::handle(ClientConnection* c, const JoinDisplayRequest& req)
+{
+    m_displayLinks->join(c, req);
 }
 
 void LiveServer::mintDisplayLink(const QString& meetId, const QString& label,
                                  std::function<void(const DisplayLinkInfo&, const QString&, const QString&)> done)
 {
-    auto fail = [&done](const QString& why) {
+    if (!m_displayLinks) {
         if (done) {
-            done(DisplayLinkInfo{}, QString(), why);
+            done(DisplayLinkInfo{}, QString(), notRunning());
         }
-    };
-    const QString id = normalizeMeetId(meetId).value_or(meetId);
-    if (const QString problem = displayLinkMeetProblem(id); !problem.isEmpty()) {
-        return fail(problem);
+        return;
     }
-    if (const QString bad = DisplayLinkStore::validateLabel(label, m_options.limits.maxDisplayLinkLabelLength);
-        !bad.isEmpty()) {
-        return fail(bad);
-    }
-    Meet* meet = m_registry->find(id);
-    if (meet->displayLinks().size() >= m_options.limits.maxDisplayLinksPerMeet) {
-        return fail(QStringLiteral("meet %1 already has %2 display links; revoke one first")
-                        .arg(displayMeetId(id))
-                        .arg(m_options.limits.maxDisplayLinksPerMeet));
-    }
-    DisplayLinkStore::Minted minted;
-    try {
-        minted = meet->displayLinks().mint(label);
-    } catch (const std::exception& e) {
-        m_diag->write(QStringLiteral("error"),
-                      QStringLiteral("display link not minted: %1").arg(QString::fromLocal8Bit(e.what())));
-        return fail(QStringLiteral("the server could not draw a random token; try again"));
-    }
-    m_registry->indexDisplayLink(minted.link.tokenHash, id);
-    const DisplayLink link = minted.link;
-    const QString token = minted.token;
-    // Handed out only once its hash is on disk, so a restart never forgets a link a board holds.
-    meet->persistDisplayLinks([this, meet, link, token, done](bool ok, const QString& error) {
-        if (!ok) {
-            meet->displayLinks().revoke(link.linkId);
-            m_registry->unindexDisplayLink(link.tokenHash);
-            m_diag->write(QStringLiteral("storage"),
-                          QStringLiteral("meet %1: cannot write display-links.json: %2").arg(meet->meetId(), error));
-            if (done) {
-                done(DisplayLinkInfo{}, QString(),
-                     QStringLiteral("the display link could not be saved (%1); check the data folder").arg(error));
-            }
-            return;
-        }
-        m_diag->write(
-            QStringLiteral("display"),
-            QStringLiteral("meet %1: display link %2 '%3' minted").arg(meet->meetId(), link.linkId, link.label));
-        if (done) {
-            done(DisplayLinkInfo{link.linkId, meet->meetId(), link.label, link.createdMs, 0}, token, QString());
-        }
-    });
+    m_displayLinks->mint(meetId, label, std::move(done));
 }
 
-void LiveServer::revokeDisplayLink(const QString& meetId, const QString& linkId,
-                                   std::function<void(int socketsClosed, const QString& error)> done)
+void LiveServer::revokeDisplayLink(
+    const QString& meetId, const QString& linkId,
+    std::function<void(int socketsClosed, const QString& error, const QString& warning)> done)
 {
-    auto fail = [&done](const QString& why) {
+    if (!m_displayLinks) {
         if (done) {
-            done(0, why);
+            done(0, notRunning(), QString());
         }
-    };
-    const QString id = normalizeMeetId(meetId).value_or(meetId);
-    if (const QString problem = displayLinkMeetProblem(id); !problem.isEmpty()) {
-        return fail(problem);
+        return;
     }
-    Meet* meet = m_registry->find(id);
-    const std::optional<DisplayLink> link = meet->displayLinks().revoke(linkId);
-    if (!link) {
-        return fail(QStringLiteral("meet %1 has no display link %2").arg(displayMeetId(id), linkId.left(64)));
-    }
-    // In memory first, so the token and its sessions stop working now, not when the disk is done.
-    m_registry->unindexDisplayLink(link->tokenHash);
-    for (const QByteArray& h : meet->sessions().revokeIssuedFrom(link->linkId)) {
-        m_registry->unindexSession(h);
-    }
-    std::vector<quint64> holders;
-    for (const auto& [cid, c] : m_connections) {
-        const auto& b = c->binding();
-        if (b && b->meetId == id && b->session.displayLinkId == link->linkId) {
-            holders.push_back(cid);
-        }
-    }
-    int closed = 0;
-    for (quint64 cid : holders) {
-        // close() may emit disconnected synchronously, which erases from m_connections.
-        if (ClientConnection* c = connection(cid)) {
-            m_boundByMeet[id].remove(cid);
-            c->unbind();
-            c->pull.reset();
-            c->close(static_cast<QWebSocketProtocol::CloseCode>(kDisplayLinkRevokedCloseCode),
-                     QStringLiteral("display link revoked"));
-            ++closed;
-        }
-    }
-    m_diag->write(QStringLiteral("display"),
-                  QStringLiteral("meet %1: display link %2 '%3' revoked (%4 socket(s) closed)")
-                      .arg(id, link->linkId, link->label)
-                      .arg(closed));
-    // display-links.json decides: sessions of a link missing from it are dropped at load, so a
-    // crash before sessions.json is rewritten revives nothing.
-    auto linksError = std::make_shared<QString>();
-    meet->persistDisplayLinks([this, id, linksError](bool ok, const QString& error) {
-        if (!ok) {
-            *linksError = error;
-            m_diag->write(QStringLiteral("storage"),
-                          QStringLiteral("meet %1: cannot write display-links.json: %2").arg(id, error));
-        }
-    });
-    const QList<QByteArray> expired
-        = meet->persistSessions([this, id, closed, linksError, done](bool ok, const QString& error) {
-              if (!ok) {
-                  m_diag->write(QStringLiteral("storage"),
-                                QStringLiteral("meet %1: cannot write sessions.json: %2").arg(id, error));
-              }
-              if (done) {
-                  done(closed,
-                       linksError->isEmpty()
-                           ? QString()
-                           : QStringLiteral("the link is revoked, but saving that failed (%1): it would work "
-                                            "again after a restart; check the data folder and revoke it again")
-                                 .arg(*linksError));
-              }
-          });
-    forgetSessions(expired);
+    m_displayLinks->revoke(meetId, linkId, std::move(done));
 }
 
 QList<DisplayLinkInfo> LiveServer::displayLinks() const
 {
-    QList<DisplayLinkInfo> out;
-    if (!m_registry) {
-        return out;
+    return m_displayLinks ? m_displayLinks->links() : QList<DisplayLinkInfo>();
+}
+
+QSet<QString> LiveServer::unsavedDisplayLinkMeets() const
+{
+    return m_displayLinks ? m_displayLinks->unsavedMeets() : QSet<QString>();
+}
+
+void LiveServer::unbind(ClientConnection* c)
+{
+    if (const auto& b = c->binding()) {
+        m_boundByMeet[b->meetId].remove(c->id());
     }
-    QHash<QString, int> inUse; // "meetId|linkId" -> open sockets bound through it
-    for (const auto& [cid, c] : m_connections) {
-        const auto& b = c->binding();
-        if (b && !b->session.displayLinkId.isEmpty() && !c->isClosing()) {
-            inUse[b->meetId + u'|' + b->session.displayLinkId] += 1;
-        }
-    }
-    const QList<Meet*> meets = m_registry->meets();
-    for (const Meet* m : meets) {
-        const QList<DisplayLink> links = m->displayLinks().links();
-        for (const DisplayLink& l : links) {
-            out.append(DisplayLinkInfo{l.linkId, m->meetId(), l.label, l.createdMs,
-                                       inUse.value(m->meetId() + u'|' + l.linkId)});
-        }
-    }
-    return out;
+    c->unbind();
 }
 
 void LiveServer::forgetSessions(const QList<QByteArray>& tokenHashes)
@@ -1284,7 +687,12 @@ void LiveServer::bind(ClientConnection* c, Meet* meet, const Session& session)
     c->bind(meet->meetId(), session);
     m_boundByMeet[meet->meetId()].insert(c->id());
     if (fresh) {
-        Q_EMIT connectionBound(infoOf(*c));
+        // The round trip the director sees would otherwise wait for the first heartbeat (30 s).
+        // Once per connection: a client cannot make the server ping by presenting tokens.
+        if (c->takeFirstBind()) {
+            c->socket()->ping();
+        }
+        Q_EMIT connectionBound(ServerIntrospection::connectionInfo(*c));
     }
 }
 

@@ -28,6 +28,9 @@ namespace oll {
 
 class AuthWorker;
 class ClientConnection;
+class DisplayLinkService;
+class LoginService;
+class ServerIntrospection;
 class Clock;
 class DiagLog;
 class MeetRegistry;
@@ -43,6 +46,8 @@ struct ServerOptions
     bool echoDiagnostics = false; // also print diag.log lines on stderr (the headless binary does)
     StaticSiteOptions site; // static pages served next to /live
     QSet<QString> approvedRestores; // meet IDs a client may restore without a trace on disk
+    /// How often display-links.json is written again after a revocation could not be saved.
+    int displayLinkSaveRetryMs = 5000;
 };
 
 /// Seams for tests; null members mean the production implementation.
@@ -94,6 +99,8 @@ public:
     MeetRegistry& registry() { return *m_registry; }
     QString dataDir() const { return m_options.dataDir; }
     QJsonObject health() const;
+    /// Writes a line to diag.log (and the diagnostic signal); nothing before start().
+    void writeDiagnostic(const QString& category, const QString& message);
 
     /// Close code of a socket whose display link was revoked (docs/protocol.md, "Display links").
     static constexpr int kDisplayLinkRevokedCloseCode = 4001;
@@ -105,9 +112,15 @@ public:
         std::function<void(const oll::DisplayLinkInfo& link, const QString& token, const QString& error)> done);
     /// Revokes a display link at once: its token and every session issued through it stop
     /// working, and every socket using them is closed (kDisplayLinkRevokedCloseCode). `done` runs
-    /// once display-links.json and sessions.json say so, with the number of sockets closed.
+    /// once display-links.json and sessions.json have been written, with the number of sockets
+    /// closed. `error` set: nothing was revoked (unknown link or meet). `warning` set: the link is
+    /// revoked, but display-links.json could not be written; the server retries every
+    /// displayLinkSaveRetryMs (and once more when it stops), and until a retry succeeds a restart
+    /// would bring the link back (docs/protocol.md §22).
     void revokeDisplayLink(const QString& meetId, const QString& linkId,
-                           std::function<void(int socketsClosed, const QString& error)> done);
+                           std::function<void(int socketsClosed, const QString& error, const QString& warning)> done);
+    /// Meets whose display-links.json still lacks a revocation (a failed save being retried).
+    QSet<QString> unsavedDisplayLinkMeets() const;
     /// Every meet's display links, oldest first per meet, with the sockets using each now.
     QList<oll::DisplayLinkInfo> displayLinks() const;
     /// The path (below the server's origin) a board opens: the token rides in the fragment,
@@ -118,6 +131,15 @@ public:
     /// directory, meets (without their client history), connections, pending restores, health.
     void fillSnapshot(ServerSnapshot& snapshot) const;
     QList<ConnectionInfo> connectionInfos() const;
+    // What ServerIntrospection reads (server thread).
+    using Connections = std::unordered_map<quint64, std::unique_ptr<ClientConnection>>;
+    const Connections& connections() const { return m_connections; }
+    const ServerOptions& options() const { return m_options; }
+    qint64 startedWallMs() const { return m_startedWallMs; }
+    /// The registry once start() has made it, else null.
+    const MeetRegistry* registryIfLoaded() const { return m_registry.get(); }
+    /// Why `meetId`'s journal is broken ("write error" if no reason was kept).
+    QString storageError(const QString& meetId) const;
     /// Durable conflict records of one meet, oldest first; count first with conflictCount().
     QList<ConflictRecord> conflicts(const QString& meetId) const;
     int conflictCount(const QString& meetId) const;
@@ -152,36 +174,24 @@ private:
     void handle(ClientConnection* c, const RecoveryPushRequest& req);
     void handle(ClientConnection* c, const RestoreMeetRequest& req);
     void handle(ClientConnection* c, const JoinDisplayRequest& req);
-    /// Hashes `password` on the auth pool and calls `done(connectionId, hash)` if the client is
-    /// still there (refusals are sent with `reject`). False if the request was refused at once.
-    bool hashPassword(ClientConnection* c, const QString& password,
-                      std::function<void(quint64 connectionId, PasswordHash hash)> done,
-                      std::function<QByteArray(const QString&, qint64)> reject);
-    void finishCreate(quint64 connectionId, CreateMeetRequest req, PasswordHash hash);
-    void finishJoin(quint64 connectionId, const QString& address, const JoinMeetRequest& req, const QString& meetId,
-                    bool passwordOk);
     /// `displayLinkId` non-empty: a JOIN_DISPLAY through that link (refused if it is revoked
     /// before the session is on disk).
     void issueSession(quint64 connectionId, Meet* meet, const QString& clientId, const QString& location, Role role,
                       const QString& replyType, const QString& displayLinkId = QString());
-    /// Why a display link cannot be minted for or revoked from `meetId` now, or empty.
-    QString displayLinkMeetProblem(const QString& meetId) const;
+    /// Unbinds a socket from its session: it gets no further relay.
+    void unbind(ClientConnection* c);
     std::optional<Authenticated> authenticate(ClientConnection* c, const QString& token);
     void bind(ClientConnection* c, Meet* meet, const Session& session);
     void watchMeet(Meet* meet);
     void onCommitted(Meet* meet, const QList<JournalEntry>& entries, const QHash<quint64, QList<Meet::Ack>>& acks,
                      const QHash<quint64, QList<Meet::Rejection>>& rejections);
-    void installAdminRoutes();
     /// Pings every client; closes those silent for longer than the idle timeout.
     void heartbeat();
     /// Runs a request handler, answering instead of crashing if it throws (e.g. the CSPRNG failed).
     template <typename F>
     void guarded(ClientConnection* c, F&& handler);
     void forgetSessions(const QList<QByteArray>& tokenHashes);
-    void releaseAuthSlot(const QString& address);
     ClientConnection* connection(quint64 id) const;
-    ConnectionInfo infoOf(const ClientConnection& c) const;
-    MeetInfo infoOf(const Meet& meet) const;
     void closeAllClients();
 
     ServerOptions m_options;
@@ -197,24 +207,11 @@ private:
     std::unique_ptr<AuthWorker> m_auth;
     LoginThrottle m_throttle;
     MessageParser m_parser;
-    PasswordHash m_decoyHash; // verified against when a meet ID is unknown, so timing reveals nothing
-    QHash<QString, int> m_joinsInFlight; // "address|meetId" -> password checks running for the pair
-    QHash<QString, int> m_authPerAddress; // address -> password checks queued or running
-    RateWindow m_createWindow; // meets created per address per hour
     QTimer m_heartbeat;
     SyncService m_sync;
-    /// Restore requests waiting for the director: meetId -> what was asked (for /admin/restores).
-    struct RestoreRequest
-    {
-        QString locationName;
-        QString address;
-        qint64 timeMs = 0;
-        int endpoints = 0;
-    };
-    QMap<QString, RestoreRequest> m_pendingRestores;
-    QSet<QString> m_approvedRestores;
-    QSet<QString> m_refusedRestores; // refused by the director in this run
     QHash<QString, QString> m_storageErrors; // meetId -> why its journal is broken
+    std::unique_ptr<DisplayLinkService> m_displayLinks; // made by start(), with the registry
+    std::unique_ptr<LoginService> m_login; // made by start(), with the registry
     bool m_shuttingDown = false;
     bool m_routesInstalled = false;
     qint64 m_startedWallMs = 0;
@@ -224,9 +221,10 @@ private:
     qint64 m_startedMs = 0;
 
     quint64 m_nextConnectionId = 1;
-    std::unordered_map<quint64, std::unique_ptr<ClientConnection>> m_connections;
+    Connections m_connections;
     QHash<QString, int> m_connectionsPerAddress;
     QHash<QString, QSet<quint64>> m_boundByMeet;
+    std::unique_ptr<ServerIntrospection> m_introspection;
 };
 
 } // namespace oll

@@ -6,10 +6,13 @@
 #include "ServerHarness.h"
 #include "TestClient.h"
 
+#include <QDir>
 #include <QDirIterator>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <memory>
@@ -50,15 +53,17 @@ struct RevokeResult
     bool called = false;
     int closed = -1;
     QString error;
+    QString warning;
 };
 
 RevokeResult revoke(LiveServer& server, const QString& meetId, const QString& linkId)
 {
     auto out = std::make_shared<RevokeResult>();
-    server.revokeDisplayLink(meetId, linkId, [out](int closed, const QString& e) {
+    server.revokeDisplayLink(meetId, linkId, [out](int closed, const QString& e, const QString& w) {
         out->called = true;
         out->closed = closed;
         out->error = e;
+        out->warning = w;
     });
     (void)QTest::qWaitFor([out] { return out->called; }, kWaitMs);
     return *out;
@@ -284,6 +289,67 @@ private Q_SLOTS:
         QVERIFY(diag.contains(QStringLiteral("display link %1 'Main board' revoked (2 socket(s) closed)")
                                   .arg(minted.link.linkId)
                                   .toUtf8()));
+    }
+
+    /// A revocation whose display-links.json cannot be written is still in force and is reported
+    /// as done (with the sockets closed) plus a warning that it is not saved yet; the server
+    /// writes the file again until it succeeds, so the link stays revoked after a restart.
+    void revokeThatCannotBeSavedIsInForceReportedAndRetried()
+    {
+        setUpMeet();
+        const MintResult minted = mint(m_server->server(), m_meetId, QStringLiteral("Main board"));
+        QVERIFY(minted.error.isEmpty());
+        auto board = connected(m_server->url());
+        QVERIFY(board);
+        QCOMPARE(joinDisplay(*board, minted.token, QStringLiteral("board-1")).value(QStringLiteral("msgType")),
+                 QStringLiteral("MEET_JOINED"));
+
+        // A directory where the file goes: the atomic rename over it fails (for root as well).
+        const QString linksFile = m_server->dataDir() + QStringLiteral("/current-meets/") + m_meetId
+            + QStringLiteral("/display-links.json");
+        QVERIFY(QFile::remove(linksFile));
+        QVERIFY(QDir().mkpath(linksFile + QStringLiteral("/blocker")));
+
+        const RevokeResult revoked = revoke(m_server->server(), m_meetId, minted.link.linkId);
+        QVERIFY(revoked.called);
+        QVERIFY2(revoked.error.isEmpty(), qPrintable(revoked.error)); // revoked, not "failed"
+        QCOMPARE(revoked.closed, 1);
+        QVERIFY2(revoked.warning.contains(QStringLiteral("saving that failed"))
+                     && revoked.warning.contains(QStringLiteral("after a restart")),
+                 qPrintable(revoked.warning));
+        QTRY_VERIFY_WITH_TIMEOUT(!board->isConnected(), kWaitMs);
+        QCOMPARE(static_cast<int>(board->socket().closeCode()), LiveServer::kDisplayLinkRevokedCloseCode);
+        auto again = connected(m_server->url());
+        QVERIFY(again);
+        QCOMPARE(reasonOf(joinDisplay(*again, minted.token, QStringLiteral("board-1"))), kUnknownLink);
+        QCOMPARE(m_server->server().unsavedDisplayLinkMeets(), QSet<QString>{m_meetId});
+
+        // The folder is fixed: a retry saves the revocation.
+        QVERIFY(QDir(linksFile).removeRecursively());
+        QTRY_VERIFY_WITH_TIMEOUT(m_server->server().unsavedDisplayLinkMeets().isEmpty(), kWaitMs);
+        QVERIFY(QFileInfo(linksFile).isFile());
+        QVERIFY(!readFile(linksFile).contains(minted.link.linkId.toUtf8()));
+        const QByteArray diag = readFile(m_server->dataDir() + QStringLiteral("/diag.log"));
+        QVERIFY(diag.contains("display-links.json written; its revocations are saved"));
+        QCOMPARE(diag.count("cannot write display-links.json"), 1); // once per failing streak
+
+        // And it stays revoked across a restart.
+        // (The temporary directory belongs to the first server: the data moves out of it.)
+        const QString dir = m_server->dataDir();
+        auto tmp = std::make_unique<QTemporaryDir>();
+        const QString copy = tmp->path() + QStringLiteral("/data");
+        board.reset();
+        again.reset();
+        m_desk.reset();
+        m_server->stop();
+        QVERIFY(QDir().rename(dir, copy));
+        m_server.reset();
+        startServer(copy);
+        auto afterRestart = connected(m_server->url());
+        QVERIFY(afterRestart);
+        QCOMPARE(reasonOf(joinDisplay(*afterRestart, minted.token, QStringLiteral("board-1"))), kUnknownLink);
+        afterRestart.reset();
+        m_server.reset(); // before the folder it runs on goes
     }
 
     /// Links and their sessions survive a restart; a revoked link stays revoked, and so do its

@@ -11,6 +11,7 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLockFile>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -424,6 +425,97 @@ private Q_SLOTS:
         QVERIFY(waitForSnapshot(host, [&](const ServerSnapshot& snap) {
             const auto c = clientIn(snap, desk.meetId, QStringLiteral("late-1"));
             return c && !c->online && c->lastSeenSeq == 3 && c->offlineSinceMs > 0;
+        }));
+    }
+
+    /// The server pings a connection as soon as it binds: the round trip is known at once, not
+    /// after the first heartbeat.
+    void roundTripIsKnownSoonAfterTheBind()
+    {
+        QTemporaryDir data;
+        ServerOptions options = testOptions(data.path());
+        options.limits.heartbeatIntervalMs = 60 * 60 * 1000; // no heartbeat within the test
+        options.limits.idleTimeoutMs = 2 * options.limits.heartbeatIntervalMs;
+        ServerHost host;
+        QCOMPARE(startAndWait(host, options), QString());
+        TestClient desk(urlOf(host));
+        QVERIFY(desk.open());
+        desk.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
+        QVERIFY(!desk.meetId.isEmpty());
+        QVERIFY(waitForSnapshot(host, [&](const ServerSnapshot& s) {
+            const auto d = connectionOf(s, QStringLiteral("desk-1"));
+            const auto c = clientIn(s, desk.meetId, QStringLiteral("desk-1"));
+            return d && d->rttMs >= 0 && c && c->rttMs >= 0;
+        }));
+    }
+
+    /// health() answers like GET /health, uptime included, also while nothing republishes the
+    /// snapshot (no client connected, nothing changing).
+    void healthUptimeAdvancesWhileIdle()
+    {
+        QTemporaryDir data;
+        ServerHost host;
+        QCOMPARE(startAndWait(host, testOptions(data.path())), QString());
+        QCOMPARE(host.health().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+        QTRY_VERIFY_WITH_TIMEOUT(host.health().value(QStringLiteral("uptimeSeconds")).toDouble() >= 1, kTimeout);
+    }
+
+    /// Actions and a stop() that reach the host while a failed start is ending its thread are
+    /// answered, and nothing is posted to the thread's objects once it has gone.
+    void actionsWhileAFailedStartEndsAreAnswered()
+    {
+        QTcpServer occupier;
+        QVERIFY(occupier.listen(QHostAddress::LocalHost, 0));
+        QTemporaryDir data;
+        ServerOptions options = testOptions(data.path());
+        options.port = occupier.serverPort();
+        for (int round = 0; round < 20; ++round) {
+            ServerHost host;
+            QSignalSpy started(&host, &ServerHost::started);
+            QSignalSpy stopped(&host, &ServerHost::stopped);
+            QSignalSpy minted(&host, &ServerHost::displayLinkMinted);
+            QVERIFY(host.start(options));
+            // The failed start releases the folder's lock just before its thread ends; wait for
+            // that without running this thread's event loop, so the host has not heard yet.
+            QLockFile lock(data.filePath(QStringLiteral("server.lock")));
+            QVERIFY(lock.tryLock(kTimeout));
+            lock.unlock();
+            QCOMPARE(host.state(), ServerSnapshot::State::Starting);
+            host.mintDisplayLink(QStringLiteral("123456789"), QStringLiteral("board"));
+            QVERIFY(host.stop());
+            QTRY_COMPARE_WITH_TIMEOUT(minted.count(), 1, kTimeout);
+            QVERIFY(!minted.at(0).at(4).toString().isEmpty());
+            QTRY_COMPARE_WITH_TIMEOUT(stopped.count(), 1, kTimeout);
+            QCOMPARE(started.count(), 1);
+            QCOMPARE(started.at(0).at(0).toBool(), false);
+            QCOMPARE(host.state(), ServerSnapshot::State::Stopped);
+        }
+    }
+
+    /// A client that binds and leaves between two snapshots is in the meet's history all the same.
+    void clientBetweenTwoSnapshotsIsListed()
+    {
+        QTemporaryDir data;
+        ServerHost host;
+        QCOMPARE(startAndWait(host, testOptions(data.path())), QString());
+        TestClient desk(urlOf(host));
+        QVERIFY(desk.open());
+        desk.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
+        QVERIFY(!desk.meetId.isEmpty());
+        for (int i = 0; i < 5; ++i) {
+            TestClient brief(urlOf(host));
+            QVERIFY(brief.open());
+            brief.joinMeet(desk.meetId, kPassword, QStringLiteral("Platform 1"), QStringLiteral("brief-%1").arg(i));
+            brief.close(); // at once: usually before the next snapshot
+        }
+        QVERIFY(waitForSnapshot(host, [&](const ServerSnapshot& s) {
+            for (int i = 0; i < 5; ++i) {
+                const auto c = clientIn(s, desk.meetId, QStringLiteral("brief-%1").arg(i));
+                if (!c || c->online || c->offlineSinceMs <= 0 || c->locationName != QStringLiteral("Platform 1")) {
+                    return false;
+                }
+            }
+            return true;
         }));
     }
 
