@@ -16,6 +16,8 @@
 
 #include <QCheckBox>
 #include <QClipboard>
+#include <QDir>
+#include <QFile>
 #include <QFrame>
 #include <QGuiApplication>
 #include <QJsonArray>
@@ -60,6 +62,7 @@ public:
         return started.first().at(0).toBool() && QTest::qWaitFor([&] { return host.snapshot()->port != 0; }, kWaitMs);
     }
     QUrl url() const { return QUrl(QStringLiteral("ws://127.0.0.1:%1/live").arg(host.snapshot()->port)); }
+    QString dataDir() const { return m_dir.path(); }
 
 private:
     QTemporaryDir m_dir; // declared first: it outlives the host, which stops the server first
@@ -315,6 +318,59 @@ private Q_SLOTS:
         // The revoked link's one-time URL no longer works, so it is no longer on screen.
         QVERIFY(!panel->isVisible());
         QVERIFY(urlEdit->text().isEmpty());
+    }
+
+    void revokeThatCannotBeSavedWarnsInTheUi()
+    {
+        RunningHost run;
+        QVERIFY(run.start());
+        MeetView view(&run.host);
+        view.resize(1200, 700);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        auto desk = connected(run.url());
+        QVERIFY(desk);
+        QCOMPARE(desk->createMeet(QStringLiteral("Platform A"), kPassword, kEndpoints, QStringLiteral("desk-1"))
+                     .value(QStringLiteral("msgType"))
+                     .toString(),
+                 QStringLiteral("MEET_CREATED"));
+        view.setMeet(desk->meetId);
+        auto* tabs = view.findChild<QTabWidget*>(QStringLiteral("meetTabs"));
+        QVERIFY(tabs);
+        tabs->setCurrentWidget(view.displayLinksPanel());
+
+        QSignalSpy minted(&run.host, &ServerHost::displayLinkMinted);
+        run.host.mintDisplayLink(desk->meetId, QStringLiteral("Audience board"));
+        QTRY_COMPARE_WITH_TIMEOUT(minted.size(), 1, kWaitMs);
+        QVERIFY2(minted.first().at(4).toString().isEmpty(), qPrintable(minted.first().at(4).toString()));
+        const DisplayLinksModel* links = view.displayLinksPanel()->model();
+        QTRY_COMPARE_WITH_TIMEOUT(links->rowCount(), 1, kWaitMs);
+
+        // A folder where display-links.json belongs: the revocation holds but cannot be saved.
+        const QString file
+            = run.dataDir() + QStringLiteral("/current-meets/") + desk->meetId + QStringLiteral("/display-links.json");
+        QVERIFY(QFile::remove(file));
+        QVERIFY(QDir().mkpath(file));
+
+        auto* linksView = view.findChild<QTableView*>(QStringLiteral("displayLinksView"));
+        auto* revokeButton = view.findChild<QPushButton*>(QStringLiteral("revokeDisplayLinkButton"));
+        QVERIFY(linksView && revokeButton);
+        linksView->selectRow(0);
+        QTest::mouseClick(revokeButton, Qt::LeftButton);
+        QMessageBox* confirm = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (confirm = view.findChild<QMessageBox*>(QStringLiteral("revokeDisplayLinkConfirm"))) != nullptr, kWaitMs);
+        QTRY_VERIFY_WITH_TIMEOUT(confirm->isVisible(), kWaitMs);
+        auto* yes = confirm->findChild<QPushButton*>(QStringLiteral("confirmRevokeButton"));
+        QVERIFY(yes);
+        yes->click();
+
+        auto* status = view.findChild<QLabel*>(QStringLiteral("displayLinkStatus"));
+        QVERIFY(status);
+        QTRY_VERIFY_WITH_TIMEOUT(status->text().contains(QStringLiteral("revoked; no display was using it")), kWaitMs);
+        QVERIFY2(status->text().contains(QStringLiteral("Warning: ")), qPrintable(status->text()));
+        QVERIFY2(!status->text().contains(QStringLiteral("Could not revoke")), qPrintable(status->text()));
+        QVERIFY(QDir(file).removeRecursively()); // let the server's retry save it before the test ends
     }
 
     void mintRefusedWithAClearMessage()

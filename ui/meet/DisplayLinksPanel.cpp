@@ -250,7 +250,8 @@ void DisplayLinksPanel::askRevoke()
     box->open();
 }
 
-void DisplayLinksPanel::onRevoked(const QString& meetId, const QString& linkId, int socketsClosed)
+void DisplayLinksPanel::onRevoked(const QString& meetId, const QString& linkId, int socketsClosed,
+                                  const QString& warning)
 {
     if (meetId != m_meetId)
         return;
@@ -262,6 +263,9 @@ void DisplayLinksPanel::onRevoked(const QString& meetId, const QString& linkId, 
         m_status->setText(tr("Display link %1 revoked; 1 display was disconnected.").arg(name));
     else
         m_status->setText(tr("Display link %1 revoked; %2 displays were disconnected.").arg(name).arg(socketsClosed));
+    // In force but not yet on disk: the director must know it comes back if the laptop restarts now.
+    if (!warning.isEmpty())
+        m_status->setText(m_status->text() + u'\n' + tr("Warning: %1").arg(warning));
     // Its one-time URL, if still on screen, no longer works: take it away.
     if (linkId == m_mintedLinkId)
         dismissMinted();

@@ -39,7 +39,7 @@ private:
     void mint();
     void onMinted(quint64 requestId, const oll::DisplayLinkInfo& link, const QString& token, const QString& path,
                   const QString& error);
-    void onRevoked(const QString& meetId, const QString& linkId, int socketsClosed);
+    void onRevoked(const QString& meetId, const QString& linkId, int socketsClosed, const QString& warning);
     void askRevoke();
     void showMintedUrl();
     void dismissMinted();
