@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // openlifter-live-server: the headless live-meet server (the same core the desktop app hosts).
 #include "UnixSignals.h"
 #include "net/LiveServer.h"

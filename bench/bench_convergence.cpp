@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Convergence after a long time offline, against the real openlifter-live-server binary on
 // loopback (a fresh server and data directory per round).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Ack and relay latency of durable updates (fdatasync before ack, group commit) through the real
 // server over loopback WebSockets. One updating client sends at a fixed rate; one display client
 // receives. Reports percentiles and the number of fdatasyncs per update.

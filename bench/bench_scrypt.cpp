@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Cost of one password hash (scrypt through OpenSSL EVP_KDF) for several N, to choose the
 // default and to report it. Usage: bench_scrypt [runs-per-N]
 #include "Percentiles.h"

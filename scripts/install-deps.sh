@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Installs what building (and, with --test, testing) OpenLifter Live needs on Debian 12.
 # Run as root. Every package is explained in README.md, "Dependencies".
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Builds the libFuzzer targets (tests/fuzz) with clang and runs each one for a while on a copy of
 # its seed corpus. Exits non-zero if any fuzzer finds a crash, leak, timeout or out-of-memory, and
 # prints where the reproducers are.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Sets up, builds and starts the OpenLifter Live server on this machine (Debian 12, as root).
 # Extra arguments go to the server, e.g.: scripts/start-server.sh --port 9000 --data-dir /srv/meets
 set -euo pipefail

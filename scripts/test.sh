@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Sets up and runs every test: the normal build's ctest suite (with the sync simulation over 2000
 # seeds), the .deb (lintian, and its server run unpacked with no source tree), the browser tests,
 # the same ctest suite built with AddressSanitizer + UndefinedBehaviorSanitizer (the simulation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 #pragma once
 
 // Invariant checks for the fuzz entry points. A failed check prints what broke and traps, so

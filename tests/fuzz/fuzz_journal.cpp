@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Fuzz target: the bytes are the content of a meet's files on disk, as the server reads them on
 // start: updates.json.log through JournalReader, and the same bytes as auth.json
 // (MeetConfig::fromJson) and sessions.json (SessionStore::loadJson).

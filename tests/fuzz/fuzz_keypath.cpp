@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Fuzz target: the bytes, as UTF-8, are one update key for KeyPath::parse with the server's
 // default limits.
 //

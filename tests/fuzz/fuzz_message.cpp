@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Fuzz target: one WebSocket text frame through the message parser, then through what the server
 // does next with each parsed request (LiveServer::onText and the handlers it dispatches to).
 //

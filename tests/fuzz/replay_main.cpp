@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Replays a fuzz corpus through one fuzz entry point, without libFuzzer.
 //
 // Built for every compiler as `fuzz_corpus_replay_<target>` and run by ctest, so the ordinary test

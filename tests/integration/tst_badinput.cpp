@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Hostile and malformed client input (DESIGN.md §4 "Errors"): every bad message gets its own,
 // specific error; the server keeps serving everybody else; nothing rejected reaches the data
 // directory (only diag.log may grow, and never with a secret in it).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Crash loop with the real openlifter-live-server binary: three updating SyncClients (Desk,
 // Platform A, Weigh-in: three priorities) and a display keep working while the server is
 // SIGKILLed at random moments and restarted on the same data directory and port. Afterwards:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // "Nothing acknowledged is ever lost": acks and relays wait for fdatasync, a failed flush is never
 // acknowledged and leaves no trace, and concurrent updates share one flush.
 #include "FaultyJournalDevice.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Limits and liveness rules that need more than one message to show: each is crossed here and
 // the test checks the specific answer and that everyone else is unaffected.
 #include "ServerHarness.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Meet creation on disk: a meet is built in current-meets/.creating-<id> and renamed into place,
 // so neither an interrupted nor a failed creation ever leaves a half-made (damaged) meet behind.
 #include "ServerHarness.h"

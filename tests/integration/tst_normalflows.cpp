@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The specification's "Normal, fault-free scenarios" over real sockets on 127.0.0.1.
 #include "ServerHarness.h"
 #include "TestClient.h"

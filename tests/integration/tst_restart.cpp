@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Restart durability with the real openlifter-live-server binary: every acknowledged update
 // survives a graceful stop and a SIGKILL, byte-equal and under the same serverSeqNum; resends
 // after a restart are not applied twice; a torn journal tail is cut and reported; a damaged

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The fault-tolerance / conflict-resolution scenarios of the design specification ("What is a
 // conflict?" and "Fault tolerance / conflict resolution scenarios"), one test function each, with
 // SyncClient instances as the browsers against the real server over loopback sockets.

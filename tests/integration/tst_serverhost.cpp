@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // ServerHost: the thread-hosted server the desktop app drives, and its monitoring surface
 // (typed events, immutable snapshots, the diagnostics ring), over real sockets on 127.0.0.1.
 #include "ServerHarness.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The static pages next to /live: the client library and demo (resources/web) and a local
 // OpenLifter build. resources/web is served from the copy compiled into the program by default
 // and from a folder on disk (--web-dir) when one is given; both are covered. Requests go over a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // SyncClient, the C++ model of a browser's sync engine, against a real in-process server.
 #include "ServerHarness.h"
 #include "client/SyncClient.h"

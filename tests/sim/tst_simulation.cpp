@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The deterministic simulation of the sync guarantees (docs/protocol.md §12, "Recovery"):
 // SimWorld runs the real sequencer, conflict rule, recovery and client engines under one seed's
 // faults and checks the invariants after convergence. OLL_SIM_SEEDS sets how many seeds run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // ConflictResolver: the conflict rule of DESIGN.md §4 / docs/protocol.md ("Conflicts"), on a
 // hand-built log, index and meet configuration.
 #include "sync/ConflictResolver.h"

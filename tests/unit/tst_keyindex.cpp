@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // KeyIndex: which serverSeqNums wrote which key; overlap visits and compaction roots.
 #include "sync/KeyIndex.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Meet's sync additions on a real meet directory: conflicts (recorded before anyone hears of
 // them), compacted pulls (a property test against replay), recovery from clients' logs, and
 // whenDurable. File work runs inline (ioPool nullptr) unless a test needs it on a pool.

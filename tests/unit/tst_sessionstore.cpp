@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 #include "auth/SessionStore.h"
 #include "util/Clock.h"
 #include "util/RandomSource.h"

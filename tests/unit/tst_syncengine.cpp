@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // SyncEngine, the transport-free client protocol engine, driven with crafted server messages.
 #include "client/SyncEngine.h"
 

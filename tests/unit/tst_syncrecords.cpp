@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // EpochHistory (the incarnations of a meet's log) and ConflictRecord (conflicts.json.log lines).
 #include "protocol/Messages.h"
 #include "sync/ConflictRecord.h"

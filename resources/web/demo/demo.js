@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The /demo page: an OpenLifter-shaped store wired exactly as docs/openlifter-integration.md
 // tells OpenLifter to do it, with a few inputs to try the live sync by hand and a handle
 // (`window.demo`) for the end-to-end tests.

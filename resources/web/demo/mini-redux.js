@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // A minimal Redux (createStore, combineReducers, applyMiddleware) so that the demo and the tests
 // run without a build step or a download. Same contract as Redux 4 for what the adapter uses:
 // middleware gets {getState, dispatch}, dispatch runs reducer then subscribers, and dispatching

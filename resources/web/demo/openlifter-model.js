@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // An OpenLifter-shaped Redux model for the demo page and the tests: the same state shape, action
 // types and reducer semantics as OpenLifter's store, written from the behaviour described in the
 // project's research note (OpenLifter is AGPL; none of its code is used here). It includes the

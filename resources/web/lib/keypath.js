@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Update keys and the JSON document they address (docs/protocol.md §7, DESIGN.md §5).
 //
 // The rules here mirror the server's materialized state (server/sync/MeetState.h) exactly:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // <openlifter-live-panel>: the "Live" panel OpenLifter's "Live (Advanced)" tab mounts.
 //
 //   import { defineLivePanel } from '/lib/openlifter-live.js';

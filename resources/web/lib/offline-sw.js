@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // A service worker that lets a page of the live server be reloaded while the network is down:
 // the page, its scripts and the client library come from a cache when the server cannot be
 // reached. Registered by registerOfflineCache() (offline.js) with the scope of the page that

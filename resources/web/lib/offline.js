@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Offline reload for pages served by the live server (the demo, a local OpenLifter build).
 //
 // A table that loses the network keeps working: its edits are in IndexedDB. But a reload, or a

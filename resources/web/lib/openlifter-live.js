@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // OpenLifter Live's browser library, one import:
 //
 //   import { connectLive, defineLivePanel } from '/lib/openlifter-live.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Connects OpenLifter's Redux store to a LiveClient (DESIGN.md §5,
 // shared research note on OpenLifter's state, §1-§3 and §9).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Where the sync client keeps what must survive a page reload: its clientId, the session, the
 // pending log (own updates the server has not acked), the canonical log (sequenced entries) and
 // the recovery outbox (RECOVERY_PUSH messages the server has not answered: their entries already

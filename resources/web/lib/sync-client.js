@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The browser side of the live protocol (docs/protocol.md, with the epoch, compacted-pull,
 // conflict and recovery additions): what server/client/SyncClient.h models in C++, for a browser.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // End to end: the real server binary, Debian's headless Chromium, the /demo page (an
 // OpenLifter-shaped store with the adapter) and the Live panel. Three browser contexts (separate
 // storage, separate network switches): two updating tables and one display.

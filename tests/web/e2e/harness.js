@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Shared pieces of the end-to-end tests: the real server binary on a free loopback port with a
 // fresh data directory, and Debian's Chromium driven by playwright-core (never a downloaded
 // browser).

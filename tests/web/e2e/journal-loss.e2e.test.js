@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // End to end: the server loses the end of its journal (SIGKILL, the meet's updates.json.log cut
 // short, restarted on the same port and data directory) while two pages hold the whole log. The
 // pages give the lost entries back (SERVER_PULL -> RECOVERY_PUSH), hold an edit made while the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // An in-process stand-in for the live server, for the unit tests of the client library and the
 // Redux adapter: sessions, sequencing, acks, relays (not to the sender's socket), pulls,
 // conflicts by location priority (DESIGN.md §4, the spec's rule), SERVER_PULL with an epoch, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Setup shared by the unit tests: the meet's password and locations, a LiveClient on the fake
 // server, and a "table" (client + Redux adapter + OpenLifter-shaped store) for the adapter tests.
 import { LiveClient } from '../../../resources/web/lib/sync-client.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The Redux adapter against the OpenLifter actions the first adapter tests leave out (research
 // note §2: MERGE_PLATFORM, ASSIGN_LOT_NUMBERS, SET_PLATE_CONFIG, SET_LENGTH_DAYS, an AutoFill
 // UPDATE_MEET, New Meet), the per-platform publication of `lifting`, the delete/edit race with

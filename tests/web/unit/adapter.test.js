@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The Redux adapter on an OpenLifter-shaped store (resources/web/demo/openlifter-model.js), with
 // the OpenLifter action cases of the research note §2, against the in-process fake server.
 import test from 'node:test';

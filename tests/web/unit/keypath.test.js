@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // Keys and the document rules: the same cases the server's tst_keypath / tst_meetstate check,
 // because a browser that applied a log differently from the server would diverge silently.
 import test from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The client's recovery behaviour, as server/client/SyncEngine.cpp has it: the recovery outbox,
 // holding pending updates until the server has vouched for (or taken back) the log, clamping
 // afterServerSeqNum only when the server renumbered, messages of another history, conflict heads,

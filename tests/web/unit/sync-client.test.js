@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // The client library against an in-process fake server (support/fake-server.js).
 import test from 'node:test';
 import assert from 'node:assert/strict';
