@@ -78,6 +78,12 @@ struct Fixture
         url.setPath(QStringLiteral("/live"));
         return url;
     }
+    /// Starts the server from the window and waits until it runs.
+    bool startedRunning()
+    {
+        window->startServer();
+        return QTest::qWaitFor([&] { return host->state() == ServerSnapshot::State::Running; }, kWait);
+    }
     QString stateText() const { return window->findChild<QLabel*>(QStringLiteral("serverState"))->text(); }
     QString detailText() const { return window->findChild<QLabel*>(QStringLiteral("serverDetail"))->text(); }
     QPushButton* startStop() const { return window->findChild<QPushButton*>(QStringLiteral("startStopButton")); }
@@ -99,6 +105,14 @@ struct Fixture
     std::unique_ptr<ServerHost> host;
     std::unique_ptr<MainWindow> window;
 };
+
+/// Sends `restore` and takes the RESTORE_REJECTED answer: true if it says the request waits for
+/// the director's approval.
+bool restoreAwaitsApproval(TestClient& desk, const QJsonObject& restore)
+{
+    desk.send(restore);
+    return desk.expect(QStringLiteral("RESTORE_REJECTED"), kWait).value(QStringLiteral("pendingApproval")).toBool();
+}
 
 bool restoreApproved(ServerHost& host, const QString& meetId)
 {
@@ -151,8 +165,7 @@ private Q_SLOTS:
     {
         Fixture f;
         QVERIFY(f.tmp.isValid());
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         QTRY_VERIFY_WITH_TIMEOUT(f.stateText().startsWith(QStringLiteral("Running on port ")), kWait);
         QCOMPARE(f.stateText(), QStringLiteral("Running on port %1").arg(f.host->snapshot()->port));
         auto* hint = f.window->findChild<QLabel*>(QStringLiteral("firstLaunchHint"));
@@ -166,8 +179,7 @@ private Q_SLOTS:
     void boundToThisComputerTabletsCannotJoin()
     {
         Fixture f; // listens on 127.0.0.1 only
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         const quint16 port = f.host->snapshot()->port;
         const QUrl local(QStringLiteral("http://127.0.0.1:%1/demo/").arg(port));
         auto* panel = f.window->serverPanel();
@@ -195,8 +207,7 @@ private Q_SLOTS:
             QSKIP("this platform has a system tray: closing hides the window instead");
         }
         Fixture f;
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         QVERIFY(!quitBox(*f.window));
 
         // No tray to serve from: closing would stop the server, so the window asks and stays.
@@ -225,8 +236,7 @@ private Q_SLOTS:
     void quittingWithNobodyConnectedDoesNotAsk()
     {
         Fixture f;
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         QSignalSpy stopped(f.host.get(), &ServerHost::stopped);
         f.window->requestQuit(true);
         QVERIFY(!f.window->quitConfirmation());
@@ -236,8 +246,7 @@ private Q_SLOTS:
     void quittingWithClientsConnectedAsksFirst()
     {
         Fixture f;
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         TestClient a(f.liveUrl());
         QVERIFY(a.open(kWait));
         a.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("client-a"));
@@ -268,8 +277,7 @@ private Q_SLOTS:
     void meetNameChangeUpdatesTable()
     {
         Fixture f;
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         TestClient a(f.liveUrl());
         QVERIFY(a.open(kWait));
         QCOMPARE(a.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("client-a"))
@@ -317,15 +325,12 @@ private Q_SLOTS:
     void restoreApprovedInDialog()
     {
         Fixture f;
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         const QString meetId = QStringLiteral("123456789");
         const QJsonObject restore = restoreMessage(meetId);
         TestClient desk(f.liveUrl());
         QVERIFY(desk.open(kWait));
-        desk.send(restore);
-        const QJsonObject rejected = desk.expect(QStringLiteral("RESTORE_REJECTED"), kWait);
-        QVERIFY(rejected.value(QStringLiteral("pendingApproval")).toBool());
+        QVERIFY(restoreAwaitsApproval(desk, restore));
 
         // The window asks the director; the dialog names the location, the address and the meet.
         QTRY_VERIFY_WITH_TIMEOUT(f.window->restoreDialog(meetId) != nullptr, kWait);
@@ -344,9 +349,7 @@ private Q_SLOTS:
         }
         QVERIFY2(named, qPrintable(text));
         // Until approved, asking again is still refused.
-        desk.send(restore);
-        QVERIFY(
-            desk.expect(QStringLiteral("RESTORE_REJECTED"), kWait).value(QStringLiteral("pendingApproval")).toBool());
+        QVERIFY(restoreAwaitsApproval(desk, restore));
 
         auto* approve = dialog->findChild<QPushButton*>(QStringLiteral("approveButton"));
         QVERIFY(approve);
@@ -366,35 +369,25 @@ private Q_SLOTS:
     void refusedInDialog()
     {
         Fixture f;
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         const QString meetId = QStringLiteral("987654321");
         const QJsonObject restore = restoreMessage(meetId);
         TestClient desk(f.liveUrl());
         QVERIFY(desk.open(kWait));
-        desk.send(restore);
-        QVERIFY(
-            desk.expect(QStringLiteral("RESTORE_REJECTED"), kWait).value(QStringLiteral("pendingApproval")).toBool());
+        QVERIFY(restoreAwaitsApproval(desk, restore));
         QTRY_VERIFY_WITH_TIMEOUT(f.window->restoreDialog(meetId) != nullptr, kWait);
         QTest::mouseClick(f.window->restoreDialog(meetId)->findChild<QPushButton*>(QStringLiteral("refuseButton")),
                           Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(f.window->restoreDialog(meetId) == nullptr, kWait);
         // Refused: asking again is not even queued for approval any more.
-        QTRY_VERIFY_WITH_TIMEOUT(
-            [&] {
-                desk.send(restore);
-                const QJsonObject r = desk.expect(QStringLiteral("RESTORE_REJECTED"), kWait);
-                return !r.value(QStringLiteral("pendingApproval")).toBool();
-            }(),
-            kWait);
+        QTRY_VERIFY_WITH_TIMEOUT(!restoreAwaitsApproval(desk, restore), kWait);
         QVERIFY(f.cell(meetId, MeetsModel::IdColumn).isNull());
     }
 
     void stopStartFiveTimesKeepsEveryMeet()
     {
         Fixture f;
-        f.window->startServer();
-        QTRY_COMPARE_WITH_TIMEOUT(f.host->state(), ServerSnapshot::State::Running, kWait);
+        QVERIFY2(f.startedRunning(), qPrintable(f.stateText()));
         QStringList meets;
         for (int m = 0; m < 2; ++m) {
             TestClient a(f.liveUrl());

@@ -80,6 +80,55 @@ std::unique_ptr<TestClient> connected(const QUrl& url)
 const QList<QPair<QString, int>> kEndpoints{
     {QStringLiteral("Platform A"), 10}, {QStringLiteral("Weigh-in"), 5}, {QStringLiteral("Board"), 0}};
 
+/// A started host, a desk that created "Platform A", and a shown MeetView on that meet's
+/// Display links tab. open() fails the test through QVERIFY: check QTest::currentTestFailed().
+struct DisplayLinksTab
+{
+    RunningHost run;
+    std::unique_ptr<MeetView> view;
+    std::unique_ptr<TestClient> desk;
+
+    void open()
+    {
+        QVERIFY(run.start());
+        view = std::make_unique<MeetView>(&run.host);
+        view->resize(1200, 700);
+        view->show();
+        QVERIFY(QTest::qWaitForWindowExposed(view.get()));
+        desk = connected(run.url());
+        QVERIFY(desk);
+        QCOMPARE(desk->createMeet(QStringLiteral("Platform A"), kPassword, kEndpoints, QStringLiteral("desk-1"))
+                     .value(QStringLiteral("msgType"))
+                     .toString(),
+                 QStringLiteral("MEET_CREATED"));
+        view->setMeet(desk->meetId);
+        auto* tabs = view->findChild<QTabWidget*>(QStringLiteral("meetTabs"));
+        QVERIFY(tabs);
+        tabs->setCurrentWidget(view->displayLinksPanel());
+        QTRY_VERIFY_WITH_TIMEOUT(tabs->isVisible(), kWaitMs); // the meet is in a snapshot
+    }
+};
+
+/// Selects the display link in `row` (nothing selected before) and revokes it through the
+/// widgets, answering yes to the confirmation. Check QTest::currentTestFailed() after.
+void revokeSelectedInUi(MeetView& view, int row)
+{
+    auto* linksView = view.findChild<QTableView*>(QStringLiteral("displayLinksView"));
+    auto* revokeButton = view.findChild<QPushButton*>(QStringLiteral("revokeDisplayLinkButton"));
+    QVERIFY(linksView && revokeButton);
+    QVERIFY(!revokeButton->isEnabled()); // nothing selected
+    linksView->selectRow(row);
+    QVERIFY(revokeButton->isEnabled());
+    QTest::mouseClick(revokeButton, Qt::LeftButton);
+    QMessageBox* confirm = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (confirm = view.findChild<QMessageBox*>(QStringLiteral("revokeDisplayLinkConfirm"))) != nullptr, kWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(confirm->isVisible(), kWaitMs);
+    auto* yes = confirm->findChild<QPushButton*>(QStringLiteral("confirmRevokeButton"));
+    QVERIFY(yes);
+    yes->click();
+}
+
 } // namespace
 
 class TestMeetView : public QObject
@@ -207,29 +256,15 @@ private Q_SLOTS:
 
     void displayLinkMintedAndRevokedInTheUi()
     {
-        RunningHost run;
-        QVERIFY(run.start());
-        MeetView view(&run.host);
-        view.resize(1200, 700);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        DisplayLinksTab tab;
+        tab.open();
+        if (QTest::currentTestFailed())
+            return;
 
-        auto desk = connected(run.url());
-        QVERIFY(desk);
-        QCOMPARE(desk->createMeet(QStringLiteral("Platform A"), kPassword, kEndpoints, QStringLiteral("desk-1"))
-                     .value(QStringLiteral("msgType"))
-                     .toString(),
-                 QStringLiteral("MEET_CREATED"));
-        view.setMeet(desk->meetId);
-        auto* tabs = view.findChild<QTabWidget*>(QStringLiteral("meetTabs"));
-        QVERIFY(tabs);
-        tabs->setCurrentWidget(view.displayLinksPanel());
-        QTRY_VERIFY_WITH_TIMEOUT(tabs->isVisible(), kWaitMs); // the meet is in a snapshot
-
-        auto* label = view.findChild<QLineEdit*>(QStringLiteral("displayLinkLabelEdit"));
-        auto* mintButton = view.findChild<QPushButton*>(QStringLiteral("mintDisplayLinkButton"));
-        auto* panel = view.findChild<QFrame*>(QStringLiteral("mintedLinkPanel"));
-        auto* urlEdit = view.findChild<QLineEdit*>(QStringLiteral("mintedUrlEdit"));
+        auto* label = tab.view->findChild<QLineEdit*>(QStringLiteral("displayLinkLabelEdit"));
+        auto* mintButton = tab.view->findChild<QPushButton*>(QStringLiteral("mintDisplayLinkButton"));
+        auto* panel = tab.view->findChild<QFrame*>(QStringLiteral("mintedLinkPanel"));
+        auto* urlEdit = tab.view->findChild<QLineEdit*>(QStringLiteral("mintedUrlEdit"));
         QVERIFY(label && mintButton && panel && urlEdit);
         QTRY_VERIFY_WITH_TIMEOUT(label->isEnabled(), kWaitMs);
         QVERIFY(!mintButton->isEnabled()); // no label yet
@@ -237,41 +272,41 @@ private Q_SLOTS:
         QVERIFY(mintButton->isEnabled());
         QTest::mouseClick(mintButton, Qt::LeftButton);
 
-        auto* status = view.findChild<QLabel*>(QStringLiteral("displayLinkStatus"));
+        auto* status = tab.view->findChild<QLabel*>(QStringLiteral("displayLinkStatus"));
         QVERIFY(status);
         QTRY_VERIFY2_WITH_TIMEOUT(panel->isVisible(), qPrintable(status->text()), kWaitMs);
         const QUrl url(urlEdit->text());
         QCOMPARE(url.scheme(), QStringLiteral("http"));
-        QCOMPARE(url.port(), int(run.host.snapshot()->port));
+        QCOMPARE(url.port(), int(tab.run.host.snapshot()->port));
         QCOMPARE(url.path(), QStringLiteral("/demo/"));
         QVERIFY2(url.fragment().startsWith(QStringLiteral("display=")), qPrintable(url.toString()));
         QVERIFY(!url.toString().contains(kPassword));
         const QString token = url.fragment().mid(QStringLiteral("display=").size());
         QCOMPARE(token.size(), 43);
         QVERIFY(label->text().isEmpty());
-        auto* copy = view.findChild<QPushButton*>(QStringLiteral("copyMintedUrlButton"));
+        auto* copy = tab.view->findChild<QPushButton*>(QStringLiteral("copyMintedUrlButton"));
         QVERIFY(copy);
         copy->click();
         QCOMPARE(QGuiApplication::clipboard()->text(), urlEdit->text());
 
-        const DisplayLinksModel* links = view.displayLinksPanel()->model();
+        const DisplayLinksModel* links = tab.view->displayLinksPanel()->model();
         QTRY_COMPARE_WITH_TIMEOUT(links->rowCount(), 1, kWaitMs);
         QCOMPARE(cell(links, 0, DisplayLinksModel::Label), QStringLiteral("Warm-up board"));
         const QString linkId = cell(links, 0, DisplayLinksModel::LinkId);
         QVERIFY(linkId.startsWith(QStringLiteral("dl-")));
 
         // A board joins with the token from the URL: it pulls and receives relays, but cannot update.
-        auto board = connected(run.url());
+        auto board = connected(tab.run.url());
         QVERIFY(board);
         const QJsonObject joined = board->joinDisplay(token, QStringLiteral("board-1"));
         QCOMPARE(joined.value(QStringLiteral("msgType")).toString(), QStringLiteral("MEET_JOINED"));
         QCOMPARE(joined.value(QStringLiteral("role")).toString(), QStringLiteral("display"));
-        QCOMPARE(joined.value(QStringLiteral("meetId")).toString(), desk->meetId);
+        QCOMPARE(joined.value(QStringLiteral("meetId")).toString(), tab.desk->meetId);
         board->pull(board->token, 0);
         const QJsonObject pulled = board->expect(QStringLiteral("UPDATE_RELAY"), kWaitMs); // the pull's answer
         QVERIFY(pulled.value(QStringLiteral("pull")).toBool());
-        desk->sendUpdates(desk->token, {{QStringLiteral("meet.name"), QStringLiteral("Spring Open"), 1, 0}});
-        desk->expect(QStringLiteral("UPDATE_ACK"), kWaitMs);
+        tab.desk->sendUpdates(tab.desk->token, {{QStringLiteral("meet.name"), QStringLiteral("Spring Open"), 1, 0}});
+        tab.desk->expect(QStringLiteral("UPDATE_ACK"), kWaitMs);
         const QJsonObject relay = board->expect(QStringLiteral("UPDATE_RELAY"), kWaitMs);
         QCOMPARE(relay.value(QStringLiteral("updatesRelayed"))[0][QStringLiteral("updateKey")].toString(),
                  QStringLiteral("meet.name"));
@@ -281,31 +316,20 @@ private Q_SLOTS:
                  QStringLiteral("READ_ONLY_SESSION"));
 
         // The view shows the board as joined through the link, and the link as in use.
-        const ClientsModel* clients = view.clientsModel();
+        const ClientsModel* clients = tab.view->clientsModel();
         QTRY_VERIFY_WITH_TIMEOUT(clients->rowOf(QStringLiteral("board-1")) >= 0, kWaitMs);
         QTRY_COMPARE_WITH_TIMEOUT(cell(clients, clients->rowOf(QStringLiteral("board-1")), ClientsModel::RoleColumn),
                                   QStringLiteral("Display (link “Warm-up board”)"), kWaitMs);
         QTRY_COMPARE_WITH_TIMEOUT(cell(links, 0, DisplayLinksModel::Connections), QStringLiteral("1"), kWaitMs);
 
         // Revoke it in the UI, confirming the question.
-        auto* linksView = view.findChild<QTableView*>(QStringLiteral("displayLinksView"));
-        auto* revokeButton = view.findChild<QPushButton*>(QStringLiteral("revokeDisplayLinkButton"));
-        QVERIFY(linksView && revokeButton);
-        QVERIFY(!revokeButton->isEnabled()); // nothing selected
-        linksView->selectRow(0);
-        QVERIFY(revokeButton->isEnabled());
-        QTest::mouseClick(revokeButton, Qt::LeftButton);
-        QMessageBox* confirm = nullptr;
-        QTRY_VERIFY_WITH_TIMEOUT(
-            (confirm = view.findChild<QMessageBox*>(QStringLiteral("revokeDisplayLinkConfirm"))) != nullptr, kWaitMs);
-        QTRY_VERIFY_WITH_TIMEOUT(confirm->isVisible(), kWaitMs);
-        auto* yes = confirm->findChild<QPushButton*>(QStringLiteral("confirmRevokeButton"));
-        QVERIFY(yes);
-        yes->click();
+        revokeSelectedInUi(*tab.view, 0);
+        if (QTest::currentTestFailed())
+            return;
 
         QVERIFY(board->waitForDisconnect(kWaitMs));
         QCOMPARE(int(board->socket().closeCode()), 4001);
-        auto again = connected(run.url());
+        auto again = connected(tab.run.url());
         QVERIFY(again);
         const QJsonObject refusedJoin = again->joinDisplay(token, QStringLiteral("board-2"));
         QCOMPARE(refusedJoin.value(QStringLiteral("msgType")).toString(), QStringLiteral("JOIN_REJECTED"));
@@ -322,50 +346,29 @@ private Q_SLOTS:
 
     void revokeThatCannotBeSavedWarnsInTheUi()
     {
-        RunningHost run;
-        QVERIFY(run.start());
-        MeetView view(&run.host);
-        view.resize(1200, 700);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
-        auto desk = connected(run.url());
-        QVERIFY(desk);
-        QCOMPARE(desk->createMeet(QStringLiteral("Platform A"), kPassword, kEndpoints, QStringLiteral("desk-1"))
-                     .value(QStringLiteral("msgType"))
-                     .toString(),
-                 QStringLiteral("MEET_CREATED"));
-        view.setMeet(desk->meetId);
-        auto* tabs = view.findChild<QTabWidget*>(QStringLiteral("meetTabs"));
-        QVERIFY(tabs);
-        tabs->setCurrentWidget(view.displayLinksPanel());
+        DisplayLinksTab tab;
+        tab.open();
+        if (QTest::currentTestFailed())
+            return;
 
-        QSignalSpy minted(&run.host, &ServerHost::displayLinkMinted);
-        run.host.mintDisplayLink(desk->meetId, QStringLiteral("Audience board"));
+        QSignalSpy minted(&tab.run.host, &ServerHost::displayLinkMinted);
+        tab.run.host.mintDisplayLink(tab.desk->meetId, QStringLiteral("Audience board"));
         QTRY_COMPARE_WITH_TIMEOUT(minted.size(), 1, kWaitMs);
         QVERIFY2(minted.first().at(4).toString().isEmpty(), qPrintable(minted.first().at(4).toString()));
-        const DisplayLinksModel* links = view.displayLinksPanel()->model();
+        const DisplayLinksModel* links = tab.view->displayLinksPanel()->model();
         QTRY_COMPARE_WITH_TIMEOUT(links->rowCount(), 1, kWaitMs);
 
         // A folder where display-links.json belongs: the revocation holds but cannot be saved.
-        const QString file
-            = run.dataDir() + QStringLiteral("/current-meets/") + desk->meetId + QStringLiteral("/display-links.json");
+        const QString file = tab.run.dataDir() + QStringLiteral("/current-meets/") + tab.desk->meetId
+            + QStringLiteral("/display-links.json");
         QVERIFY(QFile::remove(file));
         QVERIFY(QDir().mkpath(file));
 
-        auto* linksView = view.findChild<QTableView*>(QStringLiteral("displayLinksView"));
-        auto* revokeButton = view.findChild<QPushButton*>(QStringLiteral("revokeDisplayLinkButton"));
-        QVERIFY(linksView && revokeButton);
-        linksView->selectRow(0);
-        QTest::mouseClick(revokeButton, Qt::LeftButton);
-        QMessageBox* confirm = nullptr;
-        QTRY_VERIFY_WITH_TIMEOUT(
-            (confirm = view.findChild<QMessageBox*>(QStringLiteral("revokeDisplayLinkConfirm"))) != nullptr, kWaitMs);
-        QTRY_VERIFY_WITH_TIMEOUT(confirm->isVisible(), kWaitMs);
-        auto* yes = confirm->findChild<QPushButton*>(QStringLiteral("confirmRevokeButton"));
-        QVERIFY(yes);
-        yes->click();
+        revokeSelectedInUi(*tab.view, 0);
+        if (QTest::currentTestFailed())
+            return;
 
-        auto* status = view.findChild<QLabel*>(QStringLiteral("displayLinkStatus"));
+        auto* status = tab.view->findChild<QLabel*>(QStringLiteral("displayLinkStatus"));
         QVERIFY(status);
         QTRY_VERIFY_WITH_TIMEOUT(status->text().contains(QStringLiteral("revoked; no display was using it")), kWaitMs);
         QVERIFY2(status->text().contains(QStringLiteral("Warning: ")), qPrintable(status->text()));

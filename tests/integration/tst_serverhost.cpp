@@ -49,6 +49,16 @@ QUrl urlOf(const ServerHost& host)
     return QUrl(QStringLiteral("ws://127.0.0.1:%1/live").arg(host.snapshot()->port));
 }
 
+/// Opens `c` and creates the meet "Desk" as client desk-1; true once it has the meet's ID.
+bool openWithDeskMeet(TestClient& c)
+{
+    if (!c.open()) {
+        return false;
+    }
+    c.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
+    return !c.meetId.isEmpty();
+}
+
 /// Starts `host` and waits for started(); returns the error ("" on success).
 QString startAndWait(ServerHost& host, const ServerOptions& options)
 {
@@ -357,8 +367,7 @@ private Q_SLOTS:
         ServerHost host;
         QCOMPARE(startAndWait(host, testOptions(data.path())), QString());
         TestClient c(urlOf(host));
-        QVERIFY(c.open());
-        c.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
+        QVERIFY(openWithDeskMeet(c));
         QVERIFY(waitForSnapshot(host, [&](const ServerSnapshot& s) {
             const auto m = meetIn(s, c.meetId);
             return m && m->meetName.isEmpty() && m->lifterCount == 0 && m->endpoints.size() == 2 && !m->epoch.isEmpty()
@@ -390,8 +399,7 @@ private Q_SLOTS:
         ServerHost host;
         QCOMPARE(startAndWait(host, options), QString());
         TestClient desk(urlOf(host));
-        QVERIFY(desk.open());
-        desk.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
+        QVERIFY(openWithDeskMeet(desk));
         TestClient board(urlOf(host));
         QVERIFY(board.open());
         board.joinMeet(desk.meetId, kPassword, QStringLiteral("Platform 1"), QStringLiteral("board-1"),
@@ -440,9 +448,7 @@ private Q_SLOTS:
         ServerHost host;
         QCOMPARE(startAndWait(host, options), QString());
         TestClient desk(urlOf(host));
-        QVERIFY(desk.open());
-        desk.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
-        QVERIFY(!desk.meetId.isEmpty());
+        QVERIFY(openWithDeskMeet(desk));
         QVERIFY(waitForSnapshot(host, [&](const ServerSnapshot& s) {
             const auto d = connectionOf(s, QStringLiteral("desk-1"));
             const auto c = clientIn(s, desk.meetId, QStringLiteral("desk-1"));
@@ -500,9 +506,7 @@ private Q_SLOTS:
         ServerHost host;
         QCOMPARE(startAndWait(host, testOptions(data.path())), QString());
         TestClient desk(urlOf(host));
-        QVERIFY(desk.open());
-        desk.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
-        QVERIFY(!desk.meetId.isEmpty());
+        QVERIFY(openWithDeskMeet(desk));
         for (int i = 0; i < 5; ++i) {
             TestClient brief(urlOf(host));
             QVERIFY(brief.open());
@@ -526,8 +530,7 @@ private Q_SLOTS:
         ServerHost host;
         QCOMPARE(startAndWait(host, testOptions(data.path())), QString());
         TestClient desk(urlOf(host));
-        QVERIFY(desk.open());
-        desk.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
+        QVERIFY(openWithDeskMeet(desk));
         TestClient platform(urlOf(host));
         QVERIFY(platform.open());
         platform.joinMeet(desk.meetId, kPassword, QStringLiteral("Platform 1"), QStringLiteral("plat-1"));
@@ -630,8 +633,7 @@ private Q_SLOTS:
         QVERIFY(firstRun >= 2);
         QCOMPARE(host.recentDiagnostics().first().category, QStringLiteral("start"));
         TestClient c(urlOf(host));
-        QVERIFY(c.open());
-        c.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
+        QVERIFY(openWithDeskMeet(c));
         // Lines about a meet carry its ID ("meet <9 digits>" in the text).
         QTRY_VERIFY_WITH_TIMEOUT(!host.recentDiagnostics(c.meetId).isEmpty(), kTimeout);
         for (const DiagEntry& e : host.recentDiagnostics(c.meetId)) {
@@ -651,9 +653,7 @@ private Q_SLOTS:
         ServerHost host;
         QCOMPARE(startAndWait(host, testOptions(data.path())), QString());
         TestClient c(urlOf(host));
-        QVERIFY(c.open());
-        c.createMeet(QStringLiteral("Desk"), kPassword, endpoints(), QStringLiteral("desk-1"));
-        QVERIFY(!c.meetId.isEmpty());
+        QVERIFY(openWithDeskMeet(c));
         // A client that sends its next batch whenever an ack comes, and goes on while the server stops.
         constexpr int kPerBatch = 10;
         constexpr int kMaxBatches = 2000;

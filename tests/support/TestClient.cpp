@@ -129,26 +129,24 @@ QJsonObject TestClient::createMeet(const QString& location, const QString& passw
 QJsonObject TestClient::joinMeet(const QString& id, const QString& password, const QString& location,
                                  const QString& clientId, const QString& role)
 {
-    send({{QStringLiteral("msgType"), QStringLiteral("JOIN_MEET")},
-          {QStringLiteral("meetId"), id},
-          {QStringLiteral("password"), password},
-          {QStringLiteral("locationName"), location},
-          {QStringLiteral("clientId"), clientId},
-          {QStringLiteral("role"), role}});
-    const QJsonObject reply = expectOneOf(
-        {QStringLiteral("MEET_JOINED"), QStringLiteral("JOIN_REJECTED"), QStringLiteral("MALFORMED_MESSAGE")}, 10000);
-    if (reply.value(QStringLiteral("msgType")).toString() == QStringLiteral("MEET_JOINED")) {
-        token = reply.value(QStringLiteral("sessionToken")).toString();
-        meetId = reply.value(QStringLiteral("meetId")).toString();
-    }
-    return reply;
+    return sendJoin({{QStringLiteral("msgType"), QStringLiteral("JOIN_MEET")},
+                     {QStringLiteral("meetId"), id},
+                     {QStringLiteral("password"), password},
+                     {QStringLiteral("locationName"), location},
+                     {QStringLiteral("clientId"), clientId},
+                     {QStringLiteral("role"), role}});
 }
 
 QJsonObject TestClient::joinDisplay(const QString& displayToken, const QString& clientId)
 {
-    send({{QStringLiteral("msgType"), QStringLiteral("JOIN_DISPLAY")},
-          {QStringLiteral("displayToken"), displayToken},
-          {QStringLiteral("clientId"), clientId}});
+    return sendJoin({{QStringLiteral("msgType"), QStringLiteral("JOIN_DISPLAY")},
+                     {QStringLiteral("displayToken"), displayToken},
+                     {QStringLiteral("clientId"), clientId}});
+}
+
+QJsonObject TestClient::sendJoin(const QJsonObject& message)
+{
+    send(message);
     const QJsonObject reply = expectOneOf(
         {QStringLiteral("MEET_JOINED"), QStringLiteral("JOIN_REJECTED"), QStringLiteral("MALFORMED_MESSAGE")}, 10000);
     if (reply.value(QStringLiteral("msgType")).toString() == QStringLiteral("MEET_JOINED")) {

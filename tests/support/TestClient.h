@@ -52,6 +52,8 @@ public:
     QString meetId; // the last meetId received
 
 private:
+    /// Sends a JOIN_MEET or JOIN_DISPLAY and waits for its answer, keeping the session it grants.
+    QJsonObject sendJoin(const QJsonObject& message);
     QJsonObject expectOneOf(const QStringList& types, int timeoutMs);
     std::optional<QJsonObject> takeFirstOf(const QStringList& types, int timeoutMs);
 

@@ -2,29 +2,18 @@
 // End to end: the real server binary, Debian's headless Chromium, the /demo page (an
 // OpenLifter-shaped store with the adapter) and the Live panel. Three browser contexts (separate
 // storage, separate network switches): two updating tables and one display.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  converged, demoReady, goLive, joinMeet, launchChromium, meetOf, openDemo, startServer, type,
+  converged, demoReady, goLive, joinMeet, meetOf, openDemo, serverAndBrowser, type,
 } from './harness.js';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 test('two tables and a display: edits both ways, offline edits, a reload while offline, convergence', async () => {
-  const a = await openDemo(browser, server.origin, { name: 'A' });
-  const w = await openDemo(browser, server.origin, { name: 'W' });
-  const d = await openDemo(browser, server.origin, { name: 'D' });
+  const a = await openDemo(env.browser, env.server.origin, { name: 'A' });
+  const w = await openDemo(env.browser, env.server.origin, { name: 'W' });
+  const d = await openDemo(env.browser, env.server.origin, { name: 'D' });
   const shown = await goLive(a.page);
   assert.match(shown, /^\d{3} \d{3} \d{3}$/);
   await joinMeet(w.page, shown, 'Weigh-in'); // typed with spaces, as shown
@@ -100,9 +89,9 @@ test('two tables and a display: edits both ways, offline edits, a reload while o
 });
 
 test('a conflicting offline edit resolves by priority; the losing page shows the winner\'s value', async () => {
-  const a = await openDemo(browser, server.origin, { name: 'A' });
-  const w = await openDemo(browser, server.origin, { name: 'W' });
-  const d = await openDemo(browser, server.origin, { name: 'D' });
+  const a = await openDemo(env.browser, env.server.origin, { name: 'A' });
+  const w = await openDemo(env.browser, env.server.origin, { name: 'W' });
+  const d = await openDemo(env.browser, env.server.origin, { name: 'D' });
   const shown = await goLive(a.page);
   assert.ok(await a.page.evaluate(() => window.demo.client.epoch), 'MEET_CREATED carries an epoch');
   await joinMeet(w.page, shown, 'Weigh-in');

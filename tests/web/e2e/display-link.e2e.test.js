@@ -3,28 +3,17 @@
 // Chromium against the real server binary, follows the meet read-only, and stops for good once
 // the link is gone. The link is put on disk as the app's mint stores it (display-links.json with
 // the token's SHA-256) and loaded by a restart: the headless binary has no mint command.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { converged, demoReady, goLive, launchChromium, openDemo, startServer, type } from './harness.js';
+import { converged, demoReady, goLive, openDemo, serverAndBrowser, type } from './harness.js';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 function writeLinks(meetId, links) {
-  const file = join(server.dataDir, 'current-meets', meetId, 'display-links.json');
+  const file = join(env.server.dataDir, 'current-meets', meetId, 'display-links.json');
   writeFileSync(file, `${JSON.stringify({ displayLinks: links }, null, 4)}\n`, { mode: 0o600 });
 }
 
@@ -39,13 +28,8 @@ function filesContaining(dir, needle) {
   return out;
 }
 
-async function restart() {
-  await server.kill();
-  server = await startServer({ port: server.port, dataDir: server.dataDir });
-}
-
 test('a display link page follows the meet read-only, and says so once the link is revoked', async () => {
-  const a = await openDemo(browser, server.origin, { name: 'A' });
+  const a = await openDemo(env.browser, env.server.origin, { name: 'A' });
   const shown = await goLive(a.page);
   const meetId = shown.replace(/ /g, '');
   await type(a.page, '#meetName', 'Spring Open');
@@ -55,13 +39,13 @@ test('a display link page follows the meet read-only, and says so once the link 
   const link = { linkId: 'dl-0a1b2c3d', label: 'Warm-up room board', createdMs: Date.now(),
     tokenSha256: createHash('sha256').update(token).digest('base64') };
   writeLinks(meetId, [link]);
-  await restart();
+  await env.restart();
   await converged([a]);
 
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (err) => { console.error('[D] page error:', err); });
-  await page.goto(`${server.origin}/demo/?reconnectMs=100#display=${token}`);
+  await page.goto(`${env.server.origin}/demo/?reconnectMs=100#display=${token}`);
   await demoReady(page);
   await page.waitForFunction(() => window.demo.client.synced && window.demo.client.isDisplay
     && window.demo.store.getState().meet.name === 'Spring Open');
@@ -86,12 +70,12 @@ test('a display link page follows the meet read-only, and says so once the link 
   await page.waitForFunction(() => window.demo.client.online && window.demo.store.getState().meet.city === 'Turku');
 
   // The token itself is nowhere on the server's disk (only the hash this test wrote).
-  assert.deepEqual(filesContaining(server.dataDir, token), []);
+  assert.deepEqual(filesContaining(env.server.dataDir, token), []);
 
   // The director revokes the link (display-links.json without it: what the app's revoke writes);
   // the board's session goes with it, the page stops and says so, and keeps the meet as last seen.
   writeLinks(meetId, []);
-  await restart();
+  await env.restart();
   await page.waitForFunction(() => window.demo.client.status === 'revoked');
   assert.equal(await page.evaluate(() => document.body.dataset.display), 'revoked');
   assert.match(await note.textContent(), /no longer works \(unknown or revoked display link; ask the meet director/);

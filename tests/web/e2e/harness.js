@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -160,4 +161,31 @@ export async function converged(pages) {
     assert.equal(s.seq, states[0].seq);
   }
   return states[0];
+}
+
+/**
+ * One server and one Chromium for a test file: registers the file's before and after hooks, which
+ * start and stop them. Read `env.server` and `env.browser` inside the tests; `env.restart(whileDown)`
+ * kills the server (SIGKILL), runs `whileDown` if given, and starts it again on the same port and
+ * data directory.
+ */
+export function serverAndBrowser() {
+  const env = {
+    server: undefined,
+    browser: undefined,
+    async restart(whileDown) {
+      await env.server.kill();
+      await whileDown?.();
+      env.server = await startServer({ port: env.server.port, dataDir: env.server.dataDir });
+    },
+  };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchChromium();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }

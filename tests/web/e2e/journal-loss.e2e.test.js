@@ -4,24 +4,13 @@
 // pages give the lost entries back (SERVER_PULL -> RECOVERY_PUSH), hold an edit made while the
 // server was down until the push is answered, and converge; the journal has every entry back under
 // its original serverSeqNum, the held edit after them.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { converged, goLive, joinMeet, launchChromium, openDemo, startServer, type } from './harness.js';
+import { converged, goLive, joinMeet, openDemo, serverAndBrowser, type } from './harness.js';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 function journal(path) {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
@@ -33,8 +22,8 @@ const ident = (line) => {
 };
 
 test('the server loses the end of its journal; both pages give it back and converge', async () => {
-  const a = await openDemo(browser, server.origin, { name: 'A' });
-  const w = await openDemo(browser, server.origin, { name: 'W' });
+  const a = await openDemo(env.browser, env.server.origin, { name: 'A' });
+  const w = await openDemo(env.browser, env.server.origin, { name: 'W' });
   const shown = await goLive(a.page);
   await joinMeet(w.page, shown, 'Weigh-in');
   const meetId = await a.page.evaluate(() => window.demo.client.meetId);
@@ -49,7 +38,7 @@ test('the server loses the end of its journal; both pages give it back and conve
   const before = await converged([a, w]);
   assert.equal(before.meet.city, 'Tampere');
 
-  const journalPath = joinPath(server.dataDir, 'current-meets', meetId, 'updates.json.log');
+  const journalPath = joinPath(env.server.dataDir, 'current-meets', meetId, 'updates.json.log');
   const full = journal(journalPath);
   assert.equal(full.length, before.seq, 'the journal holds every entry the pages hold');
   assert.ok(full.length >= 6, `journal of ${full.length} lines`);
@@ -63,15 +52,14 @@ test('the server loses the end of its journal; both pages give it back and conve
   }
 
   // Power cut; the disk comes back without the end of the journal.
-  await server.kill();
-  for (const p of [a, w]) await p.page.waitForFunction(() => !window.demo.client.online);
   const keep = Math.floor(full.length / 2);
-  writeFileSync(journalPath, `${full.slice(0, keep).join('\n')}\n`);
-  // An edit while the server is down: pending, and held until the lost entries are back.
-  await type(a.page, '#meetCity', 'Oulu');
-  assert.equal(await a.page.evaluate(() => window.demo.client.pendingCount), 1);
-
-  server = await startServer({ port: server.port, dataDir: server.dataDir });
+  await env.restart(async () => {
+    for (const p of [a, w]) await p.page.waitForFunction(() => !window.demo.client.online);
+    writeFileSync(journalPath, `${full.slice(0, keep).join('\n')}\n`);
+    // An edit while the server is down: pending, and held until the lost entries are back.
+    await type(a.page, '#meetCity', 'Oulu');
+    assert.equal(await a.page.evaluate(() => window.demo.client.pendingCount), 1);
+  });
   const after = await converged([a, w]);
   assert.equal(after.meet.name, 'Spring Open');
   assert.equal(after.meet.city, 'Oulu');
