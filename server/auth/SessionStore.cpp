@@ -15,8 +15,7 @@ SessionStore::Issued SessionStore::issue(const QString& clientId, const QString&
                                          const QString& displayLinkId)
 {
     Issued out;
-    out.token = QString::fromLatin1(
-        m_random.bytes(32).toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+    out.token = newToken(m_random);
     Session& s = out.session;
     s.tokenHash = hashToken(out.token);
     s.clientId = clientId;
@@ -27,6 +26,12 @@ SessionStore::Issued SessionStore::issue(const QString& clientId, const QString&
     s.displayLinkId = displayLinkId;
     m_sessions.insert(s.tokenHash, s);
     return out;
+}
+
+QString SessionStore::newToken(RandomSource& random)
+{
+    return QString::fromLatin1(
+        random.bytes(32).toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
 }
 
 SessionStore::Status SessionStore::check(const QByteArray& tokenHash, Session* out) const

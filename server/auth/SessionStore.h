@@ -78,6 +78,8 @@ public:
     /// Well-formed tokens only: 43 base64url characters (32 bytes). Anything else is not hashed.
     static bool isWellFormedToken(const QString& token);
     static QByteArray hashToken(const QString& token);
+    /// A new secret: 32 CSPRNG bytes in base64url without padding (43 characters).
+    static QString newToken(RandomSource& random);
 
 private:
     const Clock& m_clock;

@@ -15,6 +15,17 @@ QString clientKey(const QString& meetId, const QString& clientId)
     return meetId + u'|' + clientId;
 }
 
+/// Who the client is, as its latest connection says.
+void takeIdentity(ClientInfo& c, const ConnectionInfo& from)
+{
+    c.clientId = from.clientId;
+    c.locationName = from.locationName;
+    c.address = from.address;
+    c.role = from.role;
+    c.displayLinkId = from.displayLinkId;
+    c.rttMs = from.rttMs;
+}
+
 } // namespace
 
 ServerMonitor::ServerMonitor(LiveServer& server, Sink sink, int intervalMs, QObject* parent)
@@ -86,17 +97,12 @@ void ServerMonitor::onClosed(const ConnectionInfo& info)
     QHash<QString, ClientInfo>& history = m_clients[info.meetId];
     if (!history.contains(info.clientId)) {
         ClientInfo c;
-        c.clientId = info.clientId;
-        c.locationName = info.locationName;
-        c.address = info.address;
-        c.role = info.role;
-        c.displayLinkId = info.displayLinkId;
+        takeIdentity(c, info);
         c.online = true; // the next snapshot finds no live connection and takes it offline
         c.connections = 1;
         c.onlineSinceMs = info.openedMs;
         c.lastAckedSeq = info.lastAckedSeq;
-        c.lastSeenSeq = std::max({info.lastAckedSeq, info.lastRelayedSeq, info.lastPulledSeq});
-        c.rttMs = info.rttMs;
+        c.lastSeenSeq = info.lastSeenSeq();
         history.insert(info.clientId, c);
     }
     m_lastClose.insert(clientKey(info.meetId, info.clientId), QDateTime::currentMSecsSinceEpoch());
@@ -115,12 +121,18 @@ void ServerMonitor::onConflict(const ConflictInfo& conflict)
     if (list.size() + 1 == durable) {
         list.append(conflict);
     } else {
-        list.clear();
-        for (const ConflictRecord& r : m_server.conflicts(conflict.meetId)) {
-            list.append(ConflictInfo{conflict.meetId, r});
-        }
+        list = readConflicts(conflict.meetId);
     }
     m_sink.conflicts(conflict.meetId, list);
+}
+
+QList<ConflictInfo> ServerMonitor::readConflicts(const QString& meetId) const
+{
+    QList<ConflictInfo> list;
+    for (const ConflictRecord& r : m_server.conflicts(meetId)) {
+        list.append(ConflictInfo{meetId, r});
+    }
+    return list;
 }
 
 void ServerMonitor::refreshConflicts(const QList<MeetInfo>& meets)
@@ -133,10 +145,7 @@ void ServerMonitor::refreshConflicts(const QList<MeetInfo>& meets)
         if (cached == meet.conflictCount) {
             continue;
         }
-        QList<ConflictInfo> list;
-        for (const ConflictRecord& r : m_server.conflicts(meet.meetId)) {
-            list.append(ConflictInfo{meet.meetId, r});
-        }
+        const QList<ConflictInfo> list = readConflicts(meet.meetId);
         m_conflicts.insert(meet.meetId, list);
         m_sink.conflicts(meet.meetId, list);
     }
@@ -165,7 +174,7 @@ void ServerMonitor::updateClients(const QList<ConnectionInfo>& connections, qint
         l.earliestOpenedMs = l.connections == 0 ? c.openedMs : std::min(l.earliestOpenedMs, c.openedMs);
         l.connections += 1;
         l.acked = std::max(l.acked, c.lastAckedSeq);
-        l.seen = std::max({l.seen, c.lastAckedSeq, c.lastRelayedSeq, c.lastPulledSeq});
+        l.seen = std::max(l.seen, c.lastSeenSeq());
         l.backlog += c.backlogBytes;
     }
 
@@ -177,11 +186,7 @@ void ServerMonitor::updateClients(const QList<ConnectionInfo>& connections, qint
             if (!ci.online) {
                 ci.onlineSinceMs = l.earliestOpenedMs;
             }
-            ci.clientId = it.key();
-            ci.locationName = l.latest.locationName;
-            ci.address = l.latest.address;
-            ci.role = l.latest.role;
-            ci.displayLinkId = l.latest.displayLinkId;
+            takeIdentity(ci, l.latest);
             ci.online = true;
             ci.connections = l.connections;
             ci.offlineSinceMs = 0;
@@ -189,7 +194,6 @@ void ServerMonitor::updateClients(const QList<ConnectionInfo>& connections, qint
             ci.lastAckedSeq = std::max(ci.lastAckedSeq, l.acked);
             ci.lastSeenSeq = std::max({ci.lastSeenSeq, l.seen, ci.lastAckedSeq});
             ci.backlogBytes = l.backlog;
-            ci.rttMs = l.latest.rttMs;
         }
     }
 

@@ -50,6 +50,7 @@ private:
     void updateClients(const QList<ConnectionInfo>& connections, qint64 nowMs);
     QList<ClientInfo> clientsOf(const QString& meetId) const;
     void refreshConflicts(const QList<MeetInfo>& meets);
+    QList<ConflictInfo> readConflicts(const QString& meetId) const;
 
     LiveServer& m_server;
     Sink m_sink;

@@ -10,6 +10,7 @@
 #include <QMetaType>
 #include <QString>
 
+#include <algorithm>
 #include <memory>
 
 namespace oll {
@@ -35,6 +36,9 @@ struct ConnectionInfo
     qint64 lastPulledSeq = 0; // highest serverSeqNum sent to it in answer to a pull
     qint64 backlogBytes = 0; // queued for it and not yet handed to the network
     qint64 rttMs = -1; // last ping round trip; -1 before the first pong
+
+    /// The highest serverSeqNum this connection is known to hold, however it got there.
+    qint64 lastSeenSeq() const { return std::max({lastAckedSeq, lastRelayedSeq, lastPulledSeq}); }
 };
 
 /// One client (browser) of a meet, kept after it disconnects so the director sees "offline since".
