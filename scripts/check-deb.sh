@@ -32,9 +32,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir "$work/root" "$work/empty" "$work/data" "$work/home"
 dpkg-deb -x "$deb" "$work/root"
-gui=()
-[[ -x "$build/app/openlifter-live" ]] && gui=(usr/bin/openlifter-live usr/share/man/man1/openlifter-live.1.gz)
-for f in usr/bin/openlifter-live-server "${gui[@]}" \
+for f in usr/bin/openlifter-live-server usr/bin/openlifter-live usr/share/man/man1/openlifter-live.1.gz \
          usr/share/applications/org.openlifter.Live.desktop \
          usr/share/metainfo/org.openlifter.Live.metainfo.xml \
          usr/share/icons/hicolor/scalable/apps/org.openlifter.Live.svg \
@@ -76,6 +74,9 @@ health=$(curl -fsS --max-time 30 "http://127.0.0.1:$port/health") || fail "GET /
 echo "ok - GET /health answers: $health"
 
 kill -TERM "$server_pid"
+# Bounded: a server that ignores SIGTERM fails the check instead of hanging the test command.
+for _ in $(seq 1 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$server_pid" 2>/dev/null && fail "the unpacked server still runs 30 s after SIGTERM"
 status=0
 wait "$server_pid" || status=$?
 server_pid=

@@ -143,6 +143,8 @@ echo "screenshot: $OUT ($(identify -format '%wx%h' "$OUT" 2>/dev/null || echo '?
 # Exit cleanly: clients first, then the app (nothing is connected, so it does not ask).
 if [ -n "$SEEDER_PID" ]; then
     kill -TERM "$SEEDER_PID"
+    for _ in $(seq 1 100); do kill -0 "$SEEDER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$SEEDER_PID" 2>/dev/null && die "the seeder still runs 10 s after SIGTERM"
     wait "$SEEDER_PID" || die "the seeder did not stop cleanly"
     SEEDER_PID=""
 fi

@@ -31,7 +31,7 @@ struct MintResult
     bool called = false;
     DisplayLinkInfo link;
     QString token;
-    QString error;
+    QString error = QStringLiteral("<no answer within the timeout>"); // a call never answered is no success
 };
 
 /// Mints through the LiveServer API and waits for `done` (after the hash is on disk).
@@ -52,7 +52,7 @@ struct RevokeResult
 {
     bool called = false;
     int closed = -1;
-    QString error;
+    QString error = QStringLiteral("<no answer within the timeout>"); // a call never answered is no success
     QString warning;
 };
 
