@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "ServerPanel.h"
+#include "WidgetStyle.h"
 
 #include "ElidedLabel.h"
 #include "JoinAddresses.h"
@@ -243,7 +244,8 @@ void ServerPanel::renderState(const oll::ServerSnapshot& snapshot)
         detail = adviceFor(snapshot.error) + QStringLiteral("\n\n") + tr("Details: %1").arg(snapshot.error);
         break;
     }
-    m_state->setStyleSheet(snapshot.state == ServerSnapshot::State::Failed        ? QStringLiteral("color: #b00020;")
+    setStyleSheetIfChanged(m_state,
+                           snapshot.state == ServerSnapshot::State::Failed        ? QStringLiteral("color: #b00020;")
                                : snapshot.state == ServerSnapshot::State::Running ? QStringLiteral("color: #1b7f3b;")
                                                                                   : QString());
     m_detail->setText(detail);
@@ -292,7 +294,7 @@ void ServerPanel::renderAddresses(const oll::ServerSnapshot& snapshot)
         m_reachProblem.clear();
     }
     m_reach->setText(running ? m_reachProblem : tr("No address yet: the server is not running."));
-    m_reach->setStyleSheet(running ? kWarningStyle : QString());
+    setStyleSheetIfChanged(m_reach, running ? kWarningStyle : QString());
     m_reach->setVisible(lan.isEmpty());
     m_urlTable->setVisible(!lan.isEmpty());
     m_urlHeading->setEnabled(!lan.isEmpty());

@@ -73,8 +73,9 @@ protected:
     {
         QHash<QString, int> incoming;
         incoming.reserve(rows.size());
+        // The first row of a repeated key is the one kept, as the append loop below does.
         for (int i = 0; i < rows.size(); ++i)
-            incoming.insert(keyOf(rows.at(i)), i);
+            incoming.insert(keyOf(rows.at(i)), incoming.value(keyOf(rows.at(i)), i));
 
         // Remove rows whose key is gone, bottom up, one contiguous range at a time.
         for (int end = static_cast<int>(m_items.size()) - 1; end >= 0;) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 #include "MeetView.h"
+#include "WidgetStyle.h"
 
 #include "ClientsModel.h"
 #include "ConflictsModel.h"
@@ -261,7 +262,7 @@ void MeetView::showMeet(const oll::ServerSnapshot& snapshot, const oll::MeetInfo
                                .arg(meet.durableSeq));
     const bool ok = meet.storage == StorageState::Ok;
     m_storageLabel->setText(tr("Storage: %1").arg(MeetsModel::storageText(meet)));
-    m_storageLabel->setStyleSheet(ok ? QString() : QStringLiteral("color: #b00020; font-weight: bold;"));
+    setStyleSheetIfChanged(m_storageLabel, ok ? QString() : QStringLiteral("color: #b00020; font-weight: bold;"));
     m_storageLabel->setToolTip(MeetsModel::storageAdvice(meet));
     m_storageAdvice->setVisible(!ok);
     if (!ok)
